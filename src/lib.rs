@@ -1,2 +1,31 @@
-//! placeholder
+//! `usld`, the USSL server: JSON documents kept in sync between clients, spoken to over USSP, a
+//! RESP-compatible protocol that redis-cli, redis-py and `nc` can speak.
+//!
+//! # The path of a request, in file order
+//!
+//! 1. [`listener`]: each shard accepts connections on the shared port (`SO_REUSEPORT`).
+//! 2. [`connection`]: bytes are read, framed and answered in request order.
+//! 3. [`protocol`]: bytes become one request's arguments ([`protocol::request`],
+//!    [`protocol::inline`]) and replies become bytes ([`protocol::reply`]).
+//! 4. [`command`]: arguments become a typed command; connection-level commands are answered
+//!    where the connection lives.
+//! 5. [`router`] and [`pipeline`]: a document command goes to the shard that owns the document,
+//!    batched per shard, and its reply comes back into the connection's order.
+//! 6. [`shard`]: the owner applies the command to its documents (the `ussl_shards` crate).
+//!
+//! [`server`] starts one pinned glommio executor per shard; [`signals`] stops them; [`config`]
+//! merges flags, environment and file; [`shared`] holds the few server-wide counters.
+
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod listener;
+pub mod pipeline;
 pub mod protocol;
+pub mod router;
+pub mod server;
+pub mod session;
+pub mod shard;
+pub mod shared;
+pub mod signals;
+pub mod stats;

@@ -1,1 +1,36 @@
-//! placeholder
+//! The USSL document engine: what one shard of `usld` stores, and how.
+//!
+//! This crate is plain synchronous Rust with no async runtime, sockets or
+//! clock, so the server can run one [`Store`] per shard thread and the same
+//! engine can build for wasm32. A tour, from the bottom up:
+//!
+//! - [`hash`]: the stable id hash, and which shard owns a document.
+//! - [`glob`]: Redis `KEYS` glob matching, in bounded time.
+//! - [`path`]: dotted paths such as `items.0.name`, with size limits.
+//! - [`json_text`]: the JSON layout replies use, `{"name": "Alice"}`.
+//! - [`strategy`]: merge strategies (last-writer-wins and the CRDTs to come).
+//! - [`value`]: get, set, delete, push and increment on a JSON tree.
+//! - [`document`]: one document: strategy, tree and expiry.
+//! - [`store`]: one shard's documents, with lazy TTL expiry.
+//! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod document;
+pub mod error;
+pub mod glob;
+pub mod hash;
+pub mod json_text;
+pub mod path;
+pub mod store;
+pub mod strategy;
+pub mod value;
+
+pub use document::Document;
+pub use error::{ErrorKind, JsonKind, StoreError};
+pub use glob::{glob_match, is_literal};
+pub use hash::{owner_shard, stable_hash};
+pub use path::{Path, PathError, Segment, PATH_BYTES_MAX, PATH_DEPTH_MAX};
+pub use store::Store;
+pub use strategy::Strategy;

@@ -1,0 +1,44 @@
+# USSL developer targets. `make test` is the one command that runs every test on a fresh machine:
+# it installs the real clients the tests drive (redis-cli, redis-server, redis-py) first.
+
+CARGO ?= cargo
+
+.PHONY: build release run test test-deps check fmt clippy fuzz bench clean
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release --workspace
+
+run:
+	$(CARGO) run --release --bin usld
+
+test-deps:
+	scripts/install-test-deps.sh
+
+test: test-deps
+	$(CARGO) test --workspace
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Lints are tests: formatting, clippy, then the whole suite.
+check: test-deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+
+# Runs the codec fuzz target for FUZZ_SECONDS (default 30) on the stable toolchain.
+FUZZ_SECONDS ?= 30
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: release
+	bench/compare-redis.sh
+
+clean:
+	$(CARGO) clean

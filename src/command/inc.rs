@@ -1,0 +1,47 @@
+//! `INC id path delta`: adds a number to the number at a path (a missing path counts as 0) and
+//! answers the result: an integer reply when it is a whole number, else a bulk string holding the
+//! JSON number, as Redis's `HINCRBYFLOAT` answers.
+
+use bytes::Bytes;
+use serde_json::Number;
+use ussl_shards::{Path, Store};
+
+use super::{store_error, ArgReader};
+use crate::protocol::Reply;
+
+/// A parsed `INC`.
+#[derive(Debug)]
+pub struct Inc {
+    /// The document to write.
+    pub id: String,
+    /// The counter's path.
+    pub path: Path,
+    /// How much to add; negative and fractional deltas are allowed.
+    pub delta: Number,
+}
+
+impl Inc {
+    /// Parses `INC id path delta`.
+    pub fn parse(args: &mut ArgReader) -> Result<Inc, Reply> {
+        let id = args.id()?;
+        let path = args.path()?;
+        let raw = args.bytes()?;
+        args.finish()?;
+        let delta = match serde_json::from_slice::<serde_json::Value>(&raw) {
+            Ok(serde_json::Value::Number(n)) => n,
+            _ => return Err(Reply::error("delta is not a number")),
+        };
+        Ok(Inc { id, path, delta })
+    }
+
+    /// Runs on the owner shard.
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+        match store.increment(&self.id, &self.path, &self.delta, now_ms) {
+            Ok(n) => match n.as_i64() {
+                Some(i) => Reply::Integer(i),
+                None => Reply::Bulk(Bytes::from(n.to_string())),
+            },
+            Err(e) => store_error(e),
+        }
+    }
+}

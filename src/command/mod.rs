@@ -1,0 +1,307 @@
+//! Step 3 of the request path: a request's arguments become a typed [`Command`].
+//!
+//! One command, one file, one struct with `parse` and an `apply`. This enum only dispatches: it
+//! says where a command runs. Document commands ([`DocCommand`]) run on the shard that owns the
+//! document; [`Command::Keys`] and [`Command::Info`] gather from every shard; the rest concern only
+//! the connection and run where it was accepted.
+
+pub mod auth;
+pub mod compat;
+pub mod create;
+pub mod del;
+pub mod get;
+pub mod inc;
+pub mod info;
+pub mod keys;
+pub mod ping;
+pub mod push;
+pub mod set;
+
+use bytes::Bytes;
+use serde_json::Value;
+use ussl_shards::{ErrorKind, Path, Store, StoreError};
+
+use crate::protocol::Reply;
+
+pub use auth::{Auth, Hello};
+pub use compat::{Client, CommandDocs, ConfigGet, Select};
+pub use create::Create;
+pub use del::Del;
+pub use get::Get;
+pub use inc::Inc;
+pub use info::Info;
+pub use keys::Keys;
+pub use ping::{Echo, Ping};
+pub use push::Push;
+pub use set::Set;
+
+/// Every command the server understands, after parsing.
+#[derive(Debug)]
+pub enum Command {
+    Ping(Ping),
+    Echo(Echo),
+    Auth(Auth),
+    Hello(Hello),
+    Quit,
+    Select(Select),
+    Client(Client),
+    ConfigGet(ConfigGet),
+    CommandDocs(CommandDocs),
+    Info(Info),
+    Keys(Keys),
+    Doc(DocCommand),
+}
+
+/// A command on one document: it runs on the document's owner shard, so it is `Send` and is
+/// carried there whole when the connection lives on another shard.
+#[derive(Debug)]
+pub enum DocCommand {
+    Create(Create),
+    Get(Get),
+    Set(Set),
+    Del(Del),
+    Push(Push),
+    Inc(Inc),
+}
+
+impl DocCommand {
+    /// The document this command touches; it decides the owner shard.
+    pub fn id(&self) -> &str {
+        match self {
+            DocCommand::Create(c) => &c.id,
+            DocCommand::Get(c) => &c.id,
+            DocCommand::Set(c) => &c.id,
+            DocCommand::Del(c) => &c.id,
+            DocCommand::Push(c) => &c.id,
+            DocCommand::Inc(c) => &c.id,
+        }
+    }
+
+    /// Applies the command to the owner shard's documents. Must run on the owner shard only.
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+        match self {
+            DocCommand::Create(c) => c.apply(store, now_ms),
+            DocCommand::Get(c) => c.apply(store, now_ms),
+            DocCommand::Set(c) => c.apply(store, now_ms),
+            DocCommand::Del(c) => c.apply(store, now_ms),
+            DocCommand::Push(c) => c.apply(store, now_ms),
+            DocCommand::Inc(c) => c.apply(store, now_ms),
+        }
+    }
+}
+
+/// Commands a client may send before it has authenticated; everything else is refused.
+pub fn allowed_before_auth(name: &[u8]) -> bool {
+    ["PING", "AUTH", "QUIT", "HELLO"]
+        .iter()
+        .any(|allowed| name.eq_ignore_ascii_case(allowed.as_bytes()))
+}
+
+/// Parses one request's arguments into a command, or the error reply to send instead.
+pub fn parse(args: Vec<Bytes>) -> Result<Command, Reply> {
+    let mut args = ArgReader::new(args)?;
+    let name = args.name.clone();
+    let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+    let command = if is("GET") {
+        Command::Doc(DocCommand::Get(Get::parse(&mut args)?))
+    } else if is("SET") {
+        Command::Doc(DocCommand::Set(Set::parse(&mut args)?))
+    } else if is("INC") {
+        Command::Doc(DocCommand::Inc(Inc::parse(&mut args)?))
+    } else if is("PUSH") {
+        Command::Doc(DocCommand::Push(Push::parse(&mut args)?))
+    } else if is("DEL") {
+        Command::Doc(DocCommand::Del(Del::parse(&mut args)?))
+    } else if is("CREATE") {
+        Command::Doc(DocCommand::Create(Create::parse(&mut args)?))
+    } else if is("PING") {
+        Command::Ping(Ping::parse(&mut args)?)
+    } else if is("ECHO") {
+        Command::Echo(Echo::parse(&mut args)?)
+    } else if is("KEYS") {
+        Command::Keys(Keys::parse(&mut args)?)
+    } else if is("INFO") {
+        Command::Info(Info::parse(&mut args)?)
+    } else if is("AUTH") {
+        Command::Auth(Auth::parse(&mut args)?)
+    } else if is("HELLO") {
+        Command::Hello(Hello::parse(&mut args)?)
+    } else if is("QUIT") {
+        Command::Quit
+    } else if is("SELECT") {
+        Command::Select(Select::parse(&mut args)?)
+    } else if is("CLIENT") {
+        Command::Client(Client::parse(&mut args)?)
+    } else if is("CONFIG") {
+        Command::ConfigGet(ConfigGet::parse(&mut args)?)
+    } else if is("COMMAND") {
+        Command::CommandDocs(CommandDocs::parse(&mut args)?)
+    } else {
+        return Err(unknown_command(&name, args.rest_for_error()));
+    };
+    Ok(command)
+}
+
+/// Redis's wording for an unknown command, so client libraries recognise it.
+fn unknown_command(name: &[u8], args: String) -> Reply {
+    Reply::error(format!(
+        "unknown command '{}', with args beginning with: {args}",
+        printable(name)
+    ))
+}
+
+/// Text of client bytes safe to echo in an error: lossy UTF-8, at most 128 characters.
+pub fn printable(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    text.chars().take(128).collect()
+}
+
+/// Reads a request's arguments in order and turns shortfalls into Redis-worded errors.
+pub struct ArgReader {
+    /// The command name as sent, for error messages.
+    name: Bytes,
+    /// The remaining arguments, in order.
+    args: std::vec::IntoIter<Bytes>,
+}
+
+impl ArgReader {
+    fn new(args: Vec<Bytes>) -> Result<ArgReader, Reply> {
+        let mut args = args.into_iter();
+        let name = args
+            .next()
+            .ok_or_else(|| Reply::error("empty request"))?;
+        Ok(ArgReader { name, args })
+    }
+
+    /// The command name, lower-cased, as Redis names it in arity errors.
+    fn lower_name(&self) -> String {
+        printable(&self.name).to_ascii_lowercase()
+    }
+
+    /// The arity error for this command.
+    pub fn wrong_arity(&self) -> Reply {
+        Reply::error(format!(
+            "wrong number of arguments for '{}' command",
+            self.lower_name()
+        ))
+    }
+
+    /// How many arguments are left.
+    pub fn remaining(&self) -> usize {
+        self.args.len()
+    }
+
+    /// The next argument as bytes, or the arity error.
+    pub fn bytes(&mut self) -> Result<Bytes, Reply> {
+        let next = self.args.next();
+        next.ok_or_else(|| self.wrong_arity())
+    }
+
+    /// The next argument as UTF-8 text.
+    pub fn string(&mut self) -> Result<String, Reply> {
+        let bytes = self.bytes()?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| Reply::error("argument is not valid UTF-8"))
+    }
+
+    /// The next argument as a document id: non-empty UTF-8.
+    pub fn id(&mut self) -> Result<String, Reply> {
+        let id = self.string()?;
+        if id.is_empty() {
+            return Err(Reply::error("document id must not be empty"));
+        }
+        Ok(id)
+    }
+
+    /// The next argument as a dotted path.
+    pub fn path(&mut self) -> Result<Path, Reply> {
+        let text = self.string()?;
+        Path::parse(&text).map_err(|e| store_error(StoreError::from(e)))
+    }
+
+    /// The next argument as an integer.
+    pub fn integer(&mut self) -> Result<i64, Reply> {
+        let bytes = self.bytes()?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Reply::error("value is not an integer or out of range"))
+    }
+
+    /// The next argument if it equals `keyword` (case-insensitive); consumes it only then.
+    pub fn keyword(&mut self, keyword: &str) -> bool {
+        let matches = self
+            .args
+            .as_slice()
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(keyword.as_bytes()));
+        if matches {
+            self.args.next();
+        }
+        matches
+    }
+
+    /// The rest of the arguments as one JSON value: joined by single spaces, then read as JSON, or
+    /// as the string they spell when they are not JSON. Joining mirrors the inline form, where the
+    /// value is the rest of the line, so a client that split an unquoted value still means it.
+    pub fn value(&mut self) -> Result<Value, Reply> {
+        if self.remaining() == 0 {
+            return Err(self.wrong_arity());
+        }
+        let rest: Vec<Bytes> = self.args.by_ref().collect();
+        let joined = if rest.len() == 1 {
+            rest[0].to_vec()
+        } else {
+            rest.join(&b' ')
+        };
+        json_value(&joined)
+    }
+
+    /// Ends parsing: any argument left over is an arity error.
+    pub fn finish(&self) -> Result<(), Reply> {
+        if self.remaining() > 0 {
+            return Err(self.wrong_arity());
+        }
+        Ok(())
+    }
+
+    /// An error for an argument that is not one of the command's options.
+    pub fn syntax_error(&self) -> Reply {
+        Reply::error("syntax error")
+    }
+
+    /// The remaining arguments quoted, as Redis echoes them in an unknown-command error.
+    fn rest_for_error(&mut self) -> String {
+        self.args
+            .by_ref()
+            .take(8)
+            .map(|a| format!("'{}' ", printable(&a)))
+            .collect()
+    }
+}
+
+/// A value argument: JSON when it parses as JSON, else the UTF-8 string it spells.
+pub fn json_value(bytes: &[u8]) -> Result<Value, Reply> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(_) => match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Value::String(text.to_string())),
+            Err(_) => Err(Reply::error("value is neither JSON nor UTF-8 text")),
+        },
+    }
+}
+
+/// Turns a document-layer error into its reply: `-WRONGTYPE` for type clashes, `-ERR` otherwise.
+pub fn store_error(error: StoreError) -> Reply {
+    match error.kind() {
+        ErrorKind::WrongType => Reply::error_with_code("WRONGTYPE", error.to_string()),
+        ErrorKind::Err => Reply::error(error.to_string()),
+    }
+}
+
+/// The reply for a JSON value read from a document: a bulk string of JSON text.
+pub fn json_reply(value: Option<&Value>) -> Reply {
+    match value {
+        Some(value) => Reply::Bulk(Bytes::from(ussl_shards::json_text::to_text(value))),
+        None => Reply::Bulk(Bytes::from_static(b"null")),
+    }
+}

@@ -1,0 +1,37 @@
+//! `PUSH id path value`: appends a JSON value to the array at a path (creating an empty array
+//! when the path is missing) and answers the array's new length, as Redis's `RPUSH` does.
+
+use serde_json::Value;
+use ussl_shards::{Path, Store};
+
+use super::{store_error, ArgReader};
+use crate::protocol::Reply;
+
+/// A parsed `PUSH`.
+#[derive(Debug)]
+pub struct Push {
+    /// The document to write.
+    pub id: String,
+    /// The array's path.
+    pub path: Path,
+    /// The element to append.
+    pub value: Value,
+}
+
+impl Push {
+    /// Parses `PUSH id path value`.
+    pub fn parse(args: &mut ArgReader) -> Result<Push, Reply> {
+        let id = args.id()?;
+        let path = args.path()?;
+        let value = args.value()?;
+        Ok(Push { id, path, value })
+    }
+
+    /// Runs on the owner shard.
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+        match store.push(&self.id, &self.path, self.value, now_ms) {
+            Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
+            Err(e) => store_error(e),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Server configuration: command-line flags, `USSL_*` environment variables and the optional TOML
+//! file, merged into one [`Config`] before any shard starts.
+//!
+//! Precedence, highest first: a flag on the command line, its environment variable, the config file
+//! (`-c/--config`), the built-in default. Flags are `Option`s so that "not given" can be told apart
+//! from "given the default value", which is what lets the file fill the gaps.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde::Deserialize;
+
+/// Default TCP port, one above Redis's so both can run side by side.
+pub const TCP_PORT_DEFAULT: u16 = 6380;
+/// Default WebSocket port.
+pub const WS_PORT_DEFAULT: u16 = 6381;
+/// Default bind address: every interface, as the original README promises.
+pub const BIND_DEFAULT: &str = "0.0.0.0";
+/// Default most simultaneous client connections (Redis's `maxclients` default).
+pub const CLIENTS_MAX_DEFAULT: usize = 10_000;
+/// Default most bytes one request may hold: large enough for big JSON values, small enough that a
+/// handful of hostile clients cannot exhaust memory.
+pub const REQUEST_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
+/// Default capacity of each shard-to-shard channel, in messages (each message is one connection's
+/// batch of commands for that shard), so a slow shard pushes back instead of queueing without bound.
+pub const CROSS_SHARD_QUEUE_DEFAULT: usize = 1024;
+
+/// `usld`: the USSL server. Flags override environment variables, which override the config file.
+#[derive(Debug, Parser)]
+#[command(name = "usld", version, about, long_about = None)]
+pub struct Args {
+    /// TCP port for USSP (RESP-compatible) clients [default: 6380]
+    #[arg(long, env = "USSL_TCP_PORT")]
+    pub tcp_port: Option<u16>,
+
+    /// WebSocket port [default: 6381]
+    #[arg(long, env = "USSL_WS_PORT")]
+    pub ws_port: Option<u16>,
+
+    /// Address to bind [default: 0.0.0.0]
+    #[arg(long, env = "USSL_BIND")]
+    pub bind: Option<String>,
+
+    /// Log level: error, warn, info, debug, trace, or a tracing filter [default: info]
+    #[arg(long, env = "USSL_LOG_LEVEL")]
+    pub log_level: Option<String>,
+
+    /// SQLite database path for persistence (not yet available: refused at start)
+    #[arg(long, env = "USSL_DB")]
+    pub db: Option<PathBuf>,
+
+    /// Require clients to AUTH with this password
+    #[arg(long, env = "USSL_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+
+    /// Disable the TCP listener
+    #[arg(long)]
+    pub no_tcp: bool,
+
+    /// Disable the WebSocket listener
+    #[arg(long)]
+    pub no_ws: bool,
+
+    /// Configuration file (TOML)
+    #[arg(short = 'c', long = "config", env = "USSL_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Number of shards (one pinned thread each) [default: available cores]
+    #[arg(long, env = "USSL_SHARDS")]
+    pub shards: Option<usize>,
+
+    /// Most simultaneous client connections [default: 10000]
+    #[arg(long, env = "USSL_MAX_CLIENTS")]
+    pub max_clients: Option<usize>,
+
+    /// Most bytes in one request [default: 67108864]
+    #[arg(long, env = "USSL_MAX_REQUEST_BYTES")]
+    pub max_request_bytes: Option<usize>,
+
+    /// Capacity of each shard-to-shard channel, in batches [default: 1024]
+    #[arg(long, env = "USSL_CROSS_SHARD_QUEUE")]
+    pub cross_shard_queue: Option<usize>,
+}
+
+/// The config file's keys: the long flag names with `_` for `-`. Unknown keys are refused so a
+/// typo is reported instead of silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    tcp_port: Option<u16>,
+    ws_port: Option<u16>,
+    bind: Option<String>,
+    log_level: Option<String>,
+    db: Option<PathBuf>,
+    password: Option<String>,
+    no_tcp: Option<bool>,
+    no_ws: Option<bool>,
+    shards: Option<usize>,
+    max_clients: Option<usize>,
+    max_request_bytes: Option<usize>,
+    cross_shard_queue: Option<usize>,
+}
+
+/// The merged, validated configuration every shard reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where TCP clients connect; `None` when `--no-tcp`.
+    pub tcp_addr: Option<SocketAddr>,
+    /// Requested WebSocket port; the WebSocket transport is not built yet, so start-up warns.
+    pub ws_port: Option<u16>,
+    /// The tracing filter.
+    pub log_level: String,
+    /// Requested database path; persistence is not built yet, so start-up refuses it.
+    pub db: Option<PathBuf>,
+    /// The password clients must AUTH with, if any.
+    pub password: Option<String>,
+    /// Number of shards, each one pinned executor.
+    pub shards: usize,
+    /// Most simultaneous client connections.
+    pub clients_max: usize,
+    /// Most bytes one authenticated request may hold.
+    pub request_bytes_max: usize,
+    /// Capacity of each shard-to-shard channel.
+    pub cross_shard_queue: usize,
+    /// The config file that was read, for INFO.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Merges flags, environment and file into a validated configuration.
+    pub fn load(args: Args) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let port = args.tcp_port.or(file.tcp_port).unwrap_or(TCP_PORT_DEFAULT);
+        let bind = args.bind.or(file.bind).unwrap_or_else(|| BIND_DEFAULT.to_string());
+        let ip: IpAddr = bind
+            .parse()
+            .with_context(|| format!("--bind {bind:?} is not an IP address"))?;
+        let no_tcp = args.no_tcp || file.no_tcp.unwrap_or(false);
+        let no_ws = args.no_ws || file.no_ws.unwrap_or(false);
+        let shards = match args.shards.or(file.shards) {
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let config = Config {
+            tcp_addr: (!no_tcp).then_some(SocketAddr::new(ip, port)),
+            ws_port: (!no_ws).then_some(args.ws_port.or(file.ws_port).unwrap_or(WS_PORT_DEFAULT)),
+            log_level: args
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".to_string()),
+            db: args.db.or(file.db),
+            password: args.password.or(file.password).filter(|p| !p.is_empty()),
+            shards,
+            clients_max: args
+                .max_clients
+                .or(file.max_clients)
+                .unwrap_or(CLIENTS_MAX_DEFAULT),
+            request_bytes_max: args
+                .max_request_bytes
+                .or(file.max_request_bytes)
+                .unwrap_or(REQUEST_BYTES_MAX_DEFAULT),
+            cross_shard_queue: args
+                .cross_shard_queue
+                .or(file.cross_shard_queue)
+                .unwrap_or(CROSS_SHARD_QUEUE_DEFAULT),
+            config_file: args.config,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=1024).contains(&self.shards) {
+            bail!("--shards must be between 1 and 1024, got {}", self.shards);
+        }
+        if self.clients_max == 0 {
+            bail!("--max-clients must be at least 1");
+        }
+        if self.request_bytes_max < 1024 {
+            bail!("--max-request-bytes must be at least 1024");
+        }
+        if self.cross_shard_queue == 0 {
+            bail!("--cross-shard-queue must be at least 1");
+        }
+        if self.db.is_some() {
+            bail!(
+                "--db (SQLite persistence) is not available in this version yet; \
+                 run without --db to keep documents in memory"
+            );
+        }
+        if self.tcp_addr.is_none() {
+            bail!(
+                "--no-tcp leaves no listener: the WebSocket transport is not available \
+                 in this version yet"
+            );
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(argv: &[&str]) -> anyhow::Result<Config> {
+        let args = Args::try_parse_from(std::iter::once("usld").chain(argv.iter().copied()))?;
+        Config::load(args)
+    }
+
+    #[test]
+    fn flags_override_file_and_file_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("usld-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("ussl.toml");
+        std::fs::write(&file, "tcp_port = 7000\nshards = 3\nmax_clients = 5\n").expect("write");
+        let file_arg = file.to_str().expect("utf-8 path");
+        let config = parse(&["-c", file_arg, "--shards", "2"]).expect("valid");
+        assert_eq!(config.tcp_addr.map(|a| a.port()), Some(7000));
+        assert_eq!(config.shards, 2);
+        assert_eq!(config.clients_max, 5);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = std::env::temp_dir().join(format!("usld-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("ussl.toml");
+        std::fs::write(&file, "tcp_prot = 7000\n").expect("write");
+        let err = parse(&["-c", file.to_str().expect("utf-8 path")]).expect_err("typo refused");
+        assert!(format!("{err:#}").contains("tcp_prot"), "{err:#}");
+    }
+
+    #[test]
+    fn db_is_refused_until_persistence_exists() {
+        let err = parse(&["--db", "/tmp/x.db"]).expect_err("refused");
+        assert!(err.to_string().contains("not available"), "{err}");
+    }
+
+    #[test]
+    fn bad_bind_address_is_a_clear_error() {
+        let err = parse(&["--bind", "not-an-ip"]).expect_err("refused");
+        assert!(err.to_string().contains("not-an-ip"), "{err}");
+    }
+
+    #[test]
+    fn no_tcp_is_refused_while_there_is_no_other_transport() {
+        let err = parse(&["--no-tcp"]).expect_err("refused");
+        assert!(err.to_string().contains("no listener"), "{err}");
+    }
+}

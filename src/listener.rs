@@ -1,0 +1,59 @@
+//! Step 1 of the request path: each shard accepts connections on the shared TCP port.
+//!
+//! Every shard binds the same address with `SO_REUSEPORT` (glommio's `TcpListener::bind` sets it),
+//! so the kernel spreads new connections across shards and no shard hands sockets to another.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use futures_lite::AsyncWriteExt;
+use glommio::net::{TcpListener, TcpStream};
+
+use crate::connection::Connection;
+use crate::session::Session;
+use crate::shard::Shard;
+use crate::stats::ShardCounters;
+
+/// The reply a client gets when `--max-clients` connections are already open (Redis's wording).
+const TOO_MANY_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`.
+/// Without this check a second usld would silently share the port with the first.
+pub fn check_port_free(addr: SocketAddr) -> std::io::Result<()> {
+    std::net::TcpListener::bind(addr).map(drop)
+}
+
+/// Accepts connections forever, spawning one task per connection on this shard.
+pub async fn accept_loop(shard: Rc<Shard>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => admit(&shard, stream).await,
+            Err(e) => {
+                tracing::warn!(shard = shard.id, error = %e, "accept failed");
+                // Typically EMFILE: back off briefly instead of spinning on the error.
+                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+async fn admit(shard: &Rc<Shard>, mut stream: TcpStream) {
+    let counters = &shard.counters;
+    let Some(client_id) = shard.shared.admit_client() else {
+        ShardCounters::add(&counters.connections_rejected, 1);
+        let _ = stream.write_all(TOO_MANY_CLIENTS).await;
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr().ok();
+    let session = Session::new(client_id, peer, !shard.shared.requires_password());
+    ShardCounters::add(&counters.connections_total, 1);
+    ShardCounters::add(&counters.connections, 1);
+    let shard = Rc::clone(shard);
+    glommio::spawn_local(async move {
+        Connection::new(stream, Rc::clone(&shard), session).serve().await;
+        ShardCounters::sub_one(&shard.counters.connections);
+        shard.shared.release_client();
+    })
+    .detach();
+}

@@ -1,0 +1,166 @@
+//! Keeping a connection's replies in request order while its commands run on different shards.
+//!
+//! A connection parses every complete request it has buffered into one [`Round`]. Commands for
+//! documents this shard owns run at once; commands for other shards are queued per shard and sent
+//! as one batch each; `KEYS` and `INFO` take a part from every shard. Each request gets a
+//! [`Slot`] saying where its reply will come from, and [`Round::finish`] fills the slots in order.
+//! Per-shard order is kept because each shard applies its batch in order, which is all a
+//! connection can observe: two commands on one document always go to the same shard.
+
+use bytes::Bytes;
+
+use crate::command::{info, DocCommand, Info, Keys};
+use crate::protocol::Reply;
+use crate::router::{OpOutput, ShardOp};
+use crate::shard::{now_ms, Shard};
+use crate::stats::ShardStats;
+
+/// Where one request's reply comes from.
+enum Slot {
+    /// Already known.
+    Ready(Reply),
+    /// Output `index` of the batch sent to `shard`.
+    Remote { shard: usize, index: usize },
+    /// A `KEYS`: this shard's ids plus output `index` of each listed shard's batch.
+    Keys { local: Vec<String>, parts: Vec<(usize, usize)> },
+    /// An `INFO`: this shard's counters plus output `index` of each listed shard's batch.
+    Info { info: Info, local: ShardStats, parts: Vec<(usize, usize)> },
+}
+
+/// The requests of one read, on their way to being answered.
+pub struct Round {
+    slots: Vec<Slot>,
+    /// Ops to send, indexed by shard; this shard's entry stays empty.
+    outgoing: Vec<Vec<ShardOp>>,
+    /// The time every command of the round is applied at, on this shard.
+    now_ms: u64,
+}
+
+impl Round {
+    /// An empty round for a server with `shards` shards.
+    pub fn new(shards: usize) -> Round {
+        Round {
+            slots: Vec::new(),
+            outgoing: (0..shards).map(|_| Vec::new()).collect(),
+            now_ms: now_ms(),
+        }
+    }
+
+    /// How many requests the round holds.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the round holds no request.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Adds a request whose reply is already known.
+    pub fn push_reply(&mut self, reply: Reply) {
+        self.slots.push(Slot::Ready(reply));
+    }
+
+    /// Adds a document command: applied now when this shard owns the document, else queued.
+    pub fn push_doc(&mut self, shard: &Shard, command: DocCommand) {
+        let owner = shard.owner(command.id());
+        let slot = if owner == shard.id {
+            match shard.op_apply(ShardOp::Doc(command), self.now_ms) {
+                OpOutput::Reply(reply) => Slot::Ready(reply),
+                _ => Slot::Ready(Reply::error("internal error: unexpected output")),
+            }
+        } else {
+            let index = self.queue(owner, ShardOp::Doc(command));
+            Slot::Remote { shard: owner, index }
+        };
+        self.slots.push(slot);
+    }
+
+    /// Adds a `KEYS`, gathered from every shard.
+    pub fn push_keys(&mut self, shard: &Shard, keys: Keys) {
+        let local = match shard.op_apply(ShardOp::Keys(keys.clone()), self.now_ms) {
+            OpOutput::Keys(ids) => ids,
+            _ => Vec::new(),
+        };
+        let parts = self.queue_everywhere(shard, |_| ShardOp::Keys(keys.clone()));
+        self.slots.push(Slot::Keys { local, parts });
+    }
+
+    /// Adds an `INFO`, which needs every shard's counters.
+    pub fn push_info(&mut self, shard: &Shard, info: Info) {
+        let parts = self.queue_everywhere(shard, |_| ShardOp::Stats);
+        let local = shard.stats();
+        self.slots.push(Slot::Info { info, local, parts });
+    }
+
+    fn queue(&mut self, shard: usize, op: ShardOp) -> usize {
+        let ops = &mut self.outgoing[shard];
+        ops.push(op);
+        ops.len() - 1
+    }
+
+    fn queue_everywhere(&mut self, shard: &Shard, op: impl Fn(usize) -> ShardOp) -> Vec<(usize, usize)> {
+        (0..shard.count)
+            .filter(|&s| s != shard.id)
+            .map(|s| (s, self.queue(s, op(s))))
+            .collect()
+    }
+
+    /// Sends the queued batches, waits for their outputs, and returns every reply in request order.
+    pub async fn finish(self, shard: &Shard) -> Vec<Reply> {
+        let mut pending = Vec::new();
+        for (to, ops) in self.outgoing.into_iter().enumerate() {
+            if !ops.is_empty() {
+                let count = ops.len();
+                pending.push((to, count, shard.send(to, ops).await));
+            }
+        }
+        let mut outputs: Vec<Vec<Option<OpOutput>>> = (0..shard.count).map(|_| Vec::new()).collect();
+        for (to, count, receiver) in pending {
+            let received = match receiver {
+                Some(receiver) => receiver.await.ok(),
+                None => None,
+            };
+            outputs[to] = match received {
+                Some(list) => list.into_iter().map(Some).collect(),
+                // The shard is gone (shutting down): every op sent there gets an error.
+                None => (0..count).map(|_| None).collect(),
+            };
+        }
+        let mut take = |shard: usize, index: usize| outputs[shard].get_mut(index).and_then(Option::take);
+        self.slots
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Ready(reply) => reply,
+                Slot::Remote { shard, index } => match take(shard, index) {
+                    Some(OpOutput::Reply(reply)) => reply,
+                    _ => unavailable(),
+                },
+                Slot::Keys { mut local, parts } => {
+                    for (s, i) in parts {
+                        match take(s, i) {
+                            Some(OpOutput::Keys(ids)) => local.extend(ids),
+                            _ => return unavailable(),
+                        }
+                    }
+                    Reply::Array(local.into_iter().map(|id| Reply::Bulk(Bytes::from(id))).collect())
+                }
+                Slot::Info { info, local, parts } => {
+                    let mut all = vec![local];
+                    for (s, i) in parts {
+                        match take(s, i) {
+                            Some(OpOutput::Stats(stats)) => all.push(stats),
+                            _ => return unavailable(),
+                        }
+                    }
+                    all.sort_by_key(|s| s.shard);
+                    info::render(&info, shard, &all)
+                }
+            })
+            .collect()
+    }
+}
+
+fn unavailable() -> Reply {
+    Reply::error("shard unavailable: the server is shutting down")
+}

@@ -1,0 +1,218 @@
+//! Replies and their RESP2 encoding: the last step of the request path,
+//! a command's answer → bytes appended to the connection's write buffer.
+
+use std::borrow::Cow;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// A command's answer, as RESP2 can express it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A short status such as `OK` (`+OK\r\n`). Any `\r` or `\n` in it is
+    /// sent as a space so it cannot break the framing.
+    Simple(Cow<'static, str>),
+    /// An error, code word first (`-ERR message\r\n`). Any `\r` or `\n` in
+    /// it is sent as a space, since messages may quote client input.
+    Error(Cow<'static, str>),
+    /// A signed integer (`:42\r\n`).
+    Integer(i64),
+    /// Binary-safe data (`$3\r\nabc\r\n`).
+    Bulk(Bytes),
+    /// The absent value (`$-1\r\n`).
+    Nil,
+    /// A list of replies (`*2\r\n...`).
+    Array(Vec<Reply>),
+    /// The absent list (`*-1\r\n`).
+    NilArray,
+}
+
+impl Reply {
+    /// `+OK`, the answer of commands that only report success.
+    pub fn ok() -> Reply {
+        Reply::Simple(Cow::Borrowed("OK"))
+    }
+
+    /// A status reply with the given text.
+    pub fn simple(text: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Simple(text.into())
+    }
+
+    /// A generic error: `message` (given without a prefix) is sent after
+    /// `ERR `, the code clients treat as "the command failed".
+    pub fn error(message: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::error_with_code("ERR", message)
+    }
+
+    /// An error with a specific code word (such as `WRONGTYPE` or
+    /// `NOPROTO`) that clients can match on, followed by `message`.
+    pub fn error_with_code(code: &'static str, message: impl Into<Cow<'static, str>>) -> Reply {
+        let message = message.into();
+        let mut text = String::with_capacity(code.len() + 1 + message.len());
+        text.push_str(code);
+        text.push(' ');
+        text.push_str(&message);
+        Reply::Error(Cow::Owned(text))
+    }
+
+    /// A bulk reply holding `data`.
+    pub fn bulk(data: impl Into<Bytes>) -> Reply {
+        Reply::Bulk(data.into())
+    }
+
+    /// Appends this reply's RESP2 encoding to `out`.
+    pub fn encode(&self, out: &mut BytesMut) {
+        match self {
+            Reply::Simple(text) => put_line(out, b'+', text.as_bytes()),
+            Reply::Error(text) => put_line(out, b'-', text.as_bytes()),
+            Reply::Integer(value) => {
+                out.reserve(1 + DECIMAL_BYTES_MAX + 2);
+                out.put_u8(b':');
+                put_decimal(out, *value < 0, value.unsigned_abs());
+                out.put_slice(b"\r\n");
+            }
+            Reply::Bulk(data) => {
+                out.reserve(1 + DECIMAL_BYTES_MAX + 2 + data.len() + 2);
+                put_length(out, b'$', data.len());
+                out.put_slice(data);
+                out.put_slice(b"\r\n");
+            }
+            Reply::Nil => out.put_slice(b"$-1\r\n"),
+            Reply::Array(items) => {
+                put_length(out, b'*', items.len());
+                for item in items {
+                    item.encode(out);
+                }
+            }
+            Reply::NilArray => out.put_slice(b"*-1\r\n"),
+        }
+    }
+}
+
+/// Most bytes a `u64` takes in decimal.
+const DECIMAL_BYTES_MAX: usize = 20;
+
+/// Appends `<kind><text>\r\n`, with `\r` and `\n` in `text` sent as spaces.
+fn put_line(out: &mut BytesMut, kind: u8, text: &[u8]) {
+    out.reserve(1 + text.len() + 2);
+    out.put_u8(kind);
+    if text.iter().any(|&byte| byte == b'\r' || byte == b'\n') {
+        out.extend(text.iter().map(|&byte| match byte {
+            b'\r' | b'\n' => b' ',
+            other => other,
+        }));
+    } else {
+        out.put_slice(text);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Appends a `<kind><len>\r\n` header.
+fn put_length(out: &mut BytesMut, kind: u8, len: usize) {
+    out.reserve(1 + DECIMAL_BYTES_MAX + 2);
+    out.put_u8(kind);
+    put_decimal(out, false, u64::try_from(len).unwrap_or(u64::MAX));
+    out.put_slice(b"\r\n");
+}
+
+/// Appends `magnitude` in decimal, preceded by `-` when `negative`,
+/// formatted on the stack.
+fn put_decimal(out: &mut BytesMut, negative: bool, mut magnitude: u64) {
+    let mut digits = [0u8; DECIMAL_BYTES_MAX];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // The remainder is below ten, so it fits a byte.
+        digits[start] = b'0' + (magnitude % 10) as u8;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.put_u8(b'-');
+    }
+    out.put_slice(&digits[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(reply: &Reply) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        reply.encode(&mut out);
+        out.to_vec()
+    }
+
+    #[test]
+    fn ok_is_simple_ok() {
+        assert_eq!(encoded(&Reply::ok()), b"+OK\r\n");
+    }
+
+    #[test]
+    fn error_gets_err_prefix() {
+        assert_eq!(
+            encoded(&Reply::error("no such key")),
+            b"-ERR no such key\r\n"
+        );
+    }
+
+    #[test]
+    fn error_with_code_uses_the_code() {
+        let reply = Reply::error_with_code("WRONGTYPE", "not a list");
+        assert_eq!(encoded(&reply), b"-WRONGTYPE not a list\r\n");
+    }
+
+    #[test]
+    fn newlines_in_error_and_simple_become_spaces() {
+        assert_eq!(encoded(&Reply::error("a\r\nb\nc")), b"-ERR a  b c\r\n");
+        assert_eq!(encoded(&Reply::simple("x\ry")), b"+x y\r\n");
+    }
+
+    #[test]
+    fn integers_encode_in_decimal() {
+        assert_eq!(encoded(&Reply::Integer(0)), b":0\r\n");
+        assert_eq!(encoded(&Reply::Integer(42)), b":42\r\n");
+        assert_eq!(encoded(&Reply::Integer(-7)), b":-7\r\n");
+        assert_eq!(
+            encoded(&Reply::Integer(i64::MIN)),
+            b":-9223372036854775808\r\n"
+        );
+        assert_eq!(
+            encoded(&Reply::Integer(i64::MAX)),
+            b":9223372036854775807\r\n"
+        );
+    }
+
+    #[test]
+    fn bulk_is_length_prefixed_and_binary_safe() {
+        assert_eq!(encoded(&Reply::bulk(&b"a\r\nb"[..])), b"$4\r\na\r\nb\r\n");
+        assert_eq!(encoded(&Reply::bulk(Bytes::new())), b"$0\r\n\r\n");
+    }
+
+    #[test]
+    fn nils_encode_as_minus_one() {
+        assert_eq!(encoded(&Reply::Nil), b"$-1\r\n");
+        assert_eq!(encoded(&Reply::NilArray), b"*-1\r\n");
+    }
+
+    #[test]
+    fn arrays_nest() {
+        let reply = Reply::Array(vec![
+            Reply::Integer(1),
+            Reply::Array(vec![Reply::Nil, Reply::bulk("x")]),
+            Reply::Array(vec![]),
+        ]);
+        assert_eq!(
+            encoded(&reply),
+            b"*3\r\n:1\r\n*2\r\n$-1\r\n$1\r\nx\r\n*0\r\n"
+        );
+    }
+
+    #[test]
+    fn encode_appends_to_existing_output() {
+        let mut out = BytesMut::from(&b"+A\r\n"[..]);
+        Reply::ok().encode(&mut out);
+        assert_eq!(&out[..], b"+A\r\n+OK\r\n");
+    }
+}

@@ -1,0 +1,48 @@
+//! Step 4 of the request path: which shard owns a document, and the messages that carry work to
+//! it and results back.
+//!
+//! Shards talk over glommio's channel mesh: one bounded, lock-free single-producer channel for
+//! every ordered pair of shards. A connection sends each remote shard one [`ShardMessage`] per
+//! round holding all its commands for that shard, in request order, so a pipeline of N commands
+//! costs one message per shard, not N. Results come back on a oneshot channel, which wakes the
+//! connection's task on its own executor.
+
+use futures_channel::oneshot;
+use ussl_shards::hash::owner_shard;
+
+use crate::command::{DocCommand, Keys};
+use crate::protocol::Reply;
+use crate::stats::ShardStats;
+
+/// One unit of work for a shard.
+#[derive(Debug)]
+pub enum ShardOp {
+    /// A command on a document this shard owns.
+    Doc(DocCommand),
+    /// This shard's part of a `KEYS`.
+    Keys(Keys),
+    /// This shard's counters, for `INFO`.
+    Stats,
+}
+
+/// The result of one [`ShardOp`], in the same position as the op.
+#[derive(Debug)]
+pub enum OpOutput {
+    Reply(Reply),
+    Keys(Vec<String>),
+    Stats(ShardStats),
+}
+
+/// A batch of ops from one connection's round, and where to send the results.
+#[derive(Debug)]
+pub struct ShardMessage {
+    /// Ops in request order; the owner applies them in this order.
+    pub ops: Vec<ShardOp>,
+    /// Receives one output per op, in the same order.
+    pub reply: oneshot::Sender<Vec<OpOutput>>,
+}
+
+/// The shard that owns document `id` among `shards`: stable across restarts and machines.
+pub fn owner(id: &str, shards: usize) -> usize {
+    owner_shard(id.as_bytes(), shards)
+}

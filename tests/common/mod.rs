@@ -1,0 +1,353 @@
+//! Test harness: starts a real `usld` binary on a free loopback port and talks RESP to it over a
+//! real TCP socket. Every integration test goes through this; nothing is mocked.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for the server to accept connections or for a reply before failing.
+/// A generous bound: it only turns a hang into a failure, it never decides a result.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A running `usld`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+impl Server {
+    /// Starts `usld` with the given extra flags, on loopback, and waits until it accepts.
+    pub fn start(extra: &[&str]) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_usld"))
+            .args(["--bind", "127.0.0.1", "--tcp-port", &port.to_string(), "--no-ws"])
+            .args(["--log-level", "warn"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn usld");
+        let server = Server { child, port };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let start = Instant::now();
+        loop {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                // A PING answered means a shard is serving, not just that the port is bound.
+                stream.set_read_timeout(Some(WAIT)).expect("timeout");
+                if stream.write_all(b"PING\r\n").is_ok() {
+                    let mut buf = [0u8; 7];
+                    if stream.read_exact(&mut buf).is_ok() {
+                        return;
+                    }
+                }
+            }
+            assert!(start.elapsed() < WAIT, "usld did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A new client connection.
+    pub fn connect(&self) -> Client {
+        Client::connect(self.port)
+    }
+
+    /// The process id, to signal it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit and returns its status code.
+    pub fn wait_exit(&mut self) -> Option<i32> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            assert!(start.elapsed() < WAIT, "usld did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A RESP2 reply as read off the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resp {
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Resp>>),
+}
+
+impl Resp {
+    /// The text of a bulk reply; panics with the reply otherwise.
+    pub fn text(&self) -> String {
+        match self {
+            Resp::Bulk(Some(b)) => String::from_utf8(b.clone()).expect("utf-8 bulk"),
+            other => panic!("expected a bulk string, got {other:?}"),
+        }
+    }
+
+    /// The bulk texts of an array reply.
+    pub fn texts(&self) -> Vec<String> {
+        match self {
+            Resp::Array(Some(items)) => items.iter().map(Resp::text).collect(),
+            other => panic!("expected an array, got {other:?}"),
+        }
+    }
+
+    /// A bulk reply parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text()).expect("bulk holds JSON")
+    }
+
+    /// Whether this is an error reply starting with `prefix`.
+    pub fn is_error(&self, prefix: &str) -> bool {
+        matches!(self, Resp::Error(e) if e.starts_with(prefix))
+    }
+}
+
+/// A blocking RESP client over a real socket.
+pub struct Client {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Client {
+    /// Connects to `port` on loopback.
+    pub fn connect(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// Sends a command as a RESP multibulk and reads its reply.
+    pub fn cmd(&mut self, args: &[&str]) -> Resp {
+        self.send(&encode(args));
+        self.read()
+    }
+
+    /// Sends an inline command line (CRLF added) and reads its reply.
+    pub fn inline(&mut self, line: &str) -> Resp {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.read()
+    }
+
+    /// Reads one reply.
+    pub fn read(&mut self) -> Resp {
+        read_resp(&mut self.reader)
+    }
+
+    /// Reads exactly `n` bytes (for byte-for-byte checks).
+    pub fn read_bytes(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        self.reader.read_exact(&mut buf).expect("read bytes");
+        buf
+    }
+
+    /// True when the server has closed the connection (reads EOF or a reset).
+    pub fn is_closed(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        matches!(self.reader.read(&mut buf), Ok(0) | Err(_))
+    }
+}
+
+/// Encodes a command as a RESP multibulk.
+pub fn encode(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn read_line(reader: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    let n = reader.read_line(&mut line).expect("read reply line");
+    assert!(n > 0, "connection closed while waiting for a reply");
+    line.trim_end_matches(['\r', '\n']).to_string()
+}
+
+/// Reads one RESP2 reply.
+pub fn read_resp(reader: &mut impl BufRead) -> Resp {
+    let line = read_line(reader);
+    let (kind, rest) = line.split_at(1);
+    match kind {
+        "+" => Resp::Simple(rest.to_string()),
+        "-" => Resp::Error(rest.to_string()),
+        ":" => Resp::Int(rest.parse().expect("integer reply")),
+        "$" => {
+            let len: i64 = rest.parse().expect("bulk length");
+            if len < 0 {
+                return Resp::Bulk(None);
+            }
+            let mut buf = vec![0u8; usize::try_from(len).expect("length") + 2];
+            reader.read_exact(&mut buf).expect("bulk body");
+            buf.truncate(buf.len() - 2);
+            Resp::Bulk(Some(buf))
+        }
+        "*" => {
+            let len: i64 = rest.parse().expect("array length");
+            if len < 0 {
+                return Resp::Array(None);
+            }
+            Resp::Array(Some((0..len).map(|_| read_resp(reader)).collect()))
+        }
+        _ => panic!("not a RESP reply: {line:?}"),
+    }
+}
+
+/// The `+OK` reply.
+pub fn ok() -> Resp {
+    Resp::Simple("OK".into())
+}
+
+/// How many connection attempts [`Server::connect_admitted`] makes before failing.
+const ADMIT_ATTEMPTS: usize = 400;
+
+impl Server {
+    /// A connection the server has admitted (its `PING` answered `+PONG`). Under `--max-clients`
+    /// a slot is released only once the server notices an earlier close, so a refused attempt is
+    /// retried, a bounded number of times.
+    pub fn connect_admitted(&self) -> Client {
+        for _ in 0..ADMIT_ATTEMPTS {
+            let mut client = self.connect();
+            match client.cmd(&["PING"]) {
+                Resp::Simple(pong) if pong == "PONG" => return client,
+                Resp::Error(e) if e.contains("max number of clients") => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => panic!("unexpected reply to PING: {other:?}"),
+            }
+        }
+        panic!("no connection admitted after {ADMIT_ATTEMPTS} attempts");
+    }
+
+    /// Sends SIGTERM to the server process.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed: {status}");
+    }
+
+    /// Asserts the server still answers a new client: `PING` and a read of `id`, which must
+    /// hold the JSON text `expected`.
+    pub fn assert_serving(&self, id: &str, expected: &str) {
+        let mut client = self.connect();
+        assert_eq!(client.cmd(&["PING"]), Resp::Simple("PONG".into()));
+        assert_eq!(client.cmd(&["GET", id]), bulk(expected));
+    }
+}
+
+/// A bulk reply holding `text`.
+pub fn bulk(text: &str) -> Resp {
+    Resp::Bulk(Some(text.as_bytes().to_vec()))
+}
+
+/// An integer reply.
+pub fn int(n: i64) -> Resp {
+    Resp::Int(n)
+}
+
+/// The path of an external program a test drives; fails with how to install it when missing.
+pub fn require_tool(name: &str) -> std::path::PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("`{name}` is not installed: run scripts/install-test-deps.sh (or `make test`)")
+    })
+}
+
+/// Fails with how to install redis-py when `python3` cannot import it.
+pub fn require_redis_py() {
+    let python = require_tool("python3");
+    let status = Command::new(python)
+        .args(["-c", "import redis"])
+        .stderr(Stdio::null())
+        .status()
+        .expect("run python3");
+    assert!(
+        status.success(),
+        "redis-py is not installed: run scripts/install-test-deps.sh (or `pip install redis`)"
+    );
+}
+
+/// The path of a script in `tests/py/`.
+pub fn py_script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name)
+}
+
+/// Runs a program to completion, feeding it `stdin`, and returns its output. A program still
+/// running after the harness's wait bound is killed and the test fails, so a hang is a failure.
+pub fn run_bounded(command: &mut Command, stdin: &[u8]) -> std::process::Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn program");
+    let pid = child.id();
+    let mut input = child.stdin.take().expect("stdin pipe");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(WAIT) {
+        Ok(output) => output.expect("program output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("{command:?} did not finish within {WAIT:?}");
+        }
+    }
+}
+
+/// A program's stdout as text.
+pub fn stdout_text(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
