@@ -6,4 +6,4 @@ set -euo pipefail
 seconds=${1:-30}
 cd "$(dirname "$0")/.."
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
-RUSTC_BOOTSTRAP=1 cargo fuzz run request_codec -- -max_total_time="$seconds"
+RUSTC_BOOTSTRAP=1 cargo fuzz run request_codec -- -max_total_time="$seconds" -dict=fuzz/request_codec.dict

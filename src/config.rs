@@ -136,7 +136,10 @@ impl Config {
             None => FileConfig::default(),
         };
         let port = args.tcp_port.or(file.tcp_port).unwrap_or(TCP_PORT_DEFAULT);
-        let bind = args.bind.or(file.bind).unwrap_or_else(|| BIND_DEFAULT.to_string());
+        let bind = args
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| BIND_DEFAULT.to_string());
         let ip: IpAddr = bind
             .parse()
             .with_context(|| format!("--bind {bind:?} is not an IP address"))?;

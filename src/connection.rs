@@ -70,7 +70,9 @@ impl Connection {
         let reason = self.run().await;
         match reason {
             Close::Done => {}
-            Close::Io(e) => tracing::debug!(client = self.session.id, error = %e, "connection error"),
+            Close::Io(e) => {
+                tracing::debug!(client = self.session.id, error = %e, "connection error")
+            }
             Close::Refused(why) => tracing::warn!(
                 client = self.session.id,
                 peer = ?self.session.peer,

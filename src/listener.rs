@@ -51,7 +51,9 @@ async fn admit(shard: &Rc<Shard>, mut stream: TcpStream) {
     ShardCounters::add(&counters.connections, 1);
     let shard = Rc::clone(shard);
     glommio::spawn_local(async move {
-        Connection::new(stream, Rc::clone(&shard), session).serve().await;
+        Connection::new(stream, Rc::clone(&shard), session)
+            .serve()
+            .await;
         ShardCounters::sub_one(&shard.counters.connections);
         shard.shared.release_client();
     })

@@ -22,9 +22,16 @@ enum Slot {
     /// Output `index` of the batch sent to `shard`.
     Remote { shard: usize, index: usize },
     /// A `KEYS`: this shard's ids plus output `index` of each listed shard's batch.
-    Keys { local: Vec<String>, parts: Vec<(usize, usize)> },
+    Keys {
+        local: Vec<String>,
+        parts: Vec<(usize, usize)>,
+    },
     /// An `INFO`: this shard's counters plus output `index` of each listed shard's batch.
-    Info { info: Info, local: ShardStats, parts: Vec<(usize, usize)> },
+    Info {
+        info: Info,
+        local: ShardStats,
+        parts: Vec<(usize, usize)>,
+    },
 }
 
 /// The requests of one read, on their way to being answered.
@@ -71,7 +78,10 @@ impl Round {
             }
         } else {
             let index = self.queue(owner, ShardOp::Doc(command));
-            Slot::Remote { shard: owner, index }
+            Slot::Remote {
+                shard: owner,
+                index,
+            }
         };
         self.slots.push(slot);
     }
@@ -99,7 +109,11 @@ impl Round {
         ops.len() - 1
     }
 
-    fn queue_everywhere(&mut self, shard: &Shard, op: impl Fn(usize) -> ShardOp) -> Vec<(usize, usize)> {
+    fn queue_everywhere(
+        &mut self,
+        shard: &Shard,
+        op: impl Fn(usize) -> ShardOp,
+    ) -> Vec<(usize, usize)> {
         (0..shard.count)
             .filter(|&s| s != shard.id)
             .map(|s| (s, self.queue(s, op(s))))
@@ -115,7 +129,8 @@ impl Round {
                 pending.push((to, count, shard.send(to, ops).await));
             }
         }
-        let mut outputs: Vec<Vec<Option<OpOutput>>> = (0..shard.count).map(|_| Vec::new()).collect();
+        let mut outputs: Vec<Vec<Option<OpOutput>>> =
+            (0..shard.count).map(|_| Vec::new()).collect();
         for (to, count, receiver) in pending {
             let received = match receiver {
                 Some(receiver) => receiver.await.ok(),
@@ -127,7 +142,8 @@ impl Round {
                 None => (0..count).map(|_| None).collect(),
             };
         }
-        let mut take = |shard: usize, index: usize| outputs[shard].get_mut(index).and_then(Option::take);
+        let mut take =
+            |shard: usize, index: usize| outputs[shard].get_mut(index).and_then(Option::take);
         self.slots
             .into_iter()
             .map(|slot| match slot {
@@ -143,7 +159,12 @@ impl Round {
                             _ => return unavailable(),
                         }
                     }
-                    Reply::Array(local.into_iter().map(|id| Reply::Bulk(Bytes::from(id))).collect())
+                    Reply::Array(
+                        local
+                            .into_iter()
+                            .map(|id| Reply::Bulk(Bytes::from(id)))
+                            .collect(),
+                    )
                 }
                 Slot::Info { info, local, parts } => {
                     let mut all = vec![local];

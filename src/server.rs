@@ -24,8 +24,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let tcp_addr = config
         .tcp_addr
         .ok_or_else(|| anyhow!("no TCP listener configured"))?;
-    listener::check_port_free(tcp_addr)
-        .with_context(|| format!("cannot listen on {tcp_addr}"))?;
+    listener::check_port_free(tcp_addr).with_context(|| format!("cannot listen on {tcp_addr}"))?;
     if let Some(port) = config.ws_port {
         tracing::warn!(
             port,

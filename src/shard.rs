@@ -44,7 +44,12 @@ pub fn now_ms() -> u64 {
 
 impl Shard {
     /// A shard with an empty store.
-    pub fn new(id: usize, count: usize, senders: Senders<ShardMessage>, shared: Arc<Shared>) -> Shard {
+    pub fn new(
+        id: usize,
+        count: usize,
+        senders: Senders<ShardMessage>,
+        shared: Arc<Shared>,
+    ) -> Shard {
         Shard {
             id,
             count,
@@ -65,7 +70,11 @@ impl Shard {
     pub fn op_apply(&self, op: ShardOp, now_ms: u64) -> OpOutput {
         match op {
             ShardOp::Doc(command) => {
-                assert_eq!(self.owner(command.id()), self.id, "document routed to the wrong shard");
+                assert_eq!(
+                    self.owner(command.id()),
+                    self.id,
+                    "document routed to the wrong shard"
+                );
                 OpOutput::Reply(command.apply(&mut self.store.borrow_mut(), now_ms))
             }
             ShardOp::Keys(keys) => {
@@ -116,7 +125,11 @@ impl Shard {
     pub async fn serve_peer(self: Rc<Self>, receiver: ConnectedReceiver<ShardMessage>) {
         while let Some(message) = receiver.recv().await {
             let now = now_ms();
-            let outputs = message.ops.into_iter().map(|op| self.op_apply(op, now)).collect();
+            let outputs = message
+                .ops
+                .into_iter()
+                .map(|op| self.op_apply(op, now))
+                .collect();
             ShardCounters::add(&self.counters.remote_batches, 1);
             // The connection may have closed meanwhile; its results are then simply dropped.
             let _ = message.reply.send(outputs);

@@ -53,7 +53,9 @@ impl Shared {
         let max = self.config.clients_max;
         let admitted = self
             .clients
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
             .is_ok();
         admitted.then(|| self.next_client_id.fetch_add(1, Ordering::Relaxed))
     }

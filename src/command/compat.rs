@@ -75,7 +75,9 @@ impl Client {
         match self {
             Client::SetName(name) => {
                 if name.contains(' ') {
-                    return Reply::error("Client names cannot contain spaces, newlines or special characters.");
+                    return Reply::error(
+                        "Client names cannot contain spaces, newlines or special characters.",
+                    );
                 }
                 session.name = (!name.is_empty()).then_some(name);
                 Reply::ok()
@@ -147,7 +149,10 @@ impl ConfigGet {
             ("port", config.tcp_addr.map_or(0, |a| a.port()).to_string()),
             (
                 "bind",
-                config.tcp_addr.map(|a| a.ip().to_string()).unwrap_or_default(),
+                config
+                    .tcp_addr
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default(),
             ),
             ("databases", "1".to_string()),
             ("proto-max-bulk-len", config.request_bytes_max.to_string()),

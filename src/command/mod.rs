@@ -167,9 +167,7 @@ pub struct ArgReader {
 impl ArgReader {
     fn new(args: Vec<Bytes>) -> Result<ArgReader, Reply> {
         let mut args = args.into_iter();
-        let name = args
-            .next()
-            .ok_or_else(|| Reply::error("empty request"))?;
+        let name = args.next().ok_or_else(|| Reply::error("empty request"))?;
         Ok(ArgReader { name, args })
     }
 

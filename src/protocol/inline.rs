@@ -190,7 +190,7 @@ fn unescape(byte: u8) -> u8 {
 /// Whether a closing quote at `position` is properly followed by
 /// whitespace or the end of the line.
 fn closes_cleanly(line: &[u8], position: usize) -> bool {
-    line.get(position + 1).copied().map_or(true, is_space)
+    line.get(position + 1).copied().is_none_or(is_space)
 }
 
 /// Reads the word starting at or after `position`, returning it and the
