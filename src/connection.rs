@@ -89,7 +89,7 @@ impl Connection {
             if !round.is_empty() {
                 let replies = round.finish(&self.shard).await;
                 for reply in &replies {
-                    reply.encode(&mut self.output);
+                    reply.encode(&mut self.output, self.session.protocol);
                 }
             }
             match outcome {

@@ -17,10 +17,30 @@ use crate::stats::ShardCounters;
 /// The reply a client gets when `--max-clients` connections are already open (Redis's wording).
 const TOO_MANY_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 
+/// Pending connections the kernel queues per shard before `accept` takes them.
+const LISTEN_BACKLOG: i32 = 1024;
+
 /// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`.
 /// Without this check a second usld would silently share the port with the first.
 pub fn check_port_free(addr: SocketAddr) -> std::io::Result<()> {
     std::net::TcpListener::bind(addr).map(drop)
+}
+
+/// Binds this shard's listening socket. glommio's own `TcpListener::bind` sets `SO_REUSEPORT` but
+/// not `SO_REUSEADDR`, so a restart would fail for as long as the previous run's connections sit
+/// in TIME_WAIT; the socket is therefore built here with both and handed to glommio.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    // SAFETY: the descriptor is a bound, listening TCP socket that we own; `into_raw_fd` gives up
+    // that ownership, so glommio's listener becomes its only owner.
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }
 
 /// Accepts connections forever, spawning one task per connection on this shard.

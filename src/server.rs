@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, Context};
 use futures_channel::oneshot;
 use glommio::channels::channel_mesh::MeshBuilder;
-use glommio::net::TcpListener;
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::Config;
@@ -53,7 +52,6 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             async move { run_shard(mesh, shared, stops, tcp_addr).await }
         })
         .map_err(|e| anyhow!("cannot start the shard executors: {e}"))?;
-    tracing::info!(shards, %tcp_addr, "usld ready to accept connections");
     let mut failure = None;
     for result in handles.join_all() {
         match result {
@@ -80,6 +78,9 @@ async fn run_shard(
     stops: StopReceivers,
     tcp_addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
+    // Bind before joining the mesh: the join waits for every shard, so once any shard serves a
+    // client, all of them are listening and the kernel spreads connections over all of them.
+    let listener = listener::bind(tcp_addr).context("cannot listen")?;
     let (senders, mut receivers) = mesh
         .join()
         .await
@@ -96,9 +97,9 @@ async fn run_shard(
     for (_, receiver) in receivers.streams() {
         glommio::spawn_local(std::rc::Rc::clone(&shard).serve_peer(receiver)).detach();
     }
-    let listener = TcpListener::bind(tcp_addr)
-        .map_err(|e| anyhow!("shard {id} cannot listen on {tcp_addr}: {e}"))?;
-    tracing::debug!(shard = id, "listening");
+    if id == 0 {
+        tracing::info!(shards = count, %tcp_addr, "usld ready to accept connections");
+    }
     let accept = listener::accept_loop(std::rc::Rc::clone(&shard), listener);
     futures_lite::future::or(accept, async {
         let _ = stop.await;

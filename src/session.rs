@@ -4,6 +4,8 @@
 
 use std::net::SocketAddr;
 
+use crate::protocol::Protocol;
+
 /// Per-connection state read by connection-level commands.
 #[derive(Debug)]
 pub struct Session {
@@ -20,6 +22,8 @@ pub struct Session {
     pub lib_name: Option<String>,
     /// Set by `CLIENT SETINFO LIB-VER`, reported by `CLIENT INFO`.
     pub lib_ver: Option<String>,
+    /// The RESP version replies are encoded in; `HELLO 3` switches to RESP3.
+    pub protocol: Protocol,
 }
 
 impl Session {
@@ -32,6 +36,7 @@ impl Session {
             name: None,
             lib_name: None,
             lib_ver: None,
+            protocol: Protocol::Resp2,
         }
     }
 }

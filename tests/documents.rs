@@ -39,7 +39,10 @@ fn create_with_a_crdt_strategy_is_refused_as_not_yet_supported() {
     for strategy in ["crdt-counter", "crdt-set", "crdt-map", "crdt-text"] {
         let reply = client.cmd(&["CREATE", "doc", "STRATEGY", strategy]);
         assert!(reply.is_error("ERR"), "{strategy}: {reply:?}");
-        assert!(format!("{reply:?}").contains("not yet supported"), "{reply:?}");
+        assert!(
+            format!("{reply:?}").contains("not yet supported"),
+            "{reply:?}"
+        );
     }
     assert_eq!(client.cmd(&["KEYS", "*"]), Resp::Array(Some(vec![])));
 }
@@ -69,7 +72,10 @@ fn create_with_a_zero_negative_or_non_numeric_ttl_is_refused() {
 fn create_with_a_ttl_counts_the_document_as_expiring() {
     let server = Server::start(&[]);
     let mut client = server.connect();
-    assert_eq!(client.inline("CREATE session:1 STRATEGY lww TTL 600000"), ok());
+    assert_eq!(
+        client.inline("CREATE session:1 STRATEGY lww TTL 600000"),
+        ok()
+    );
     let info = client.cmd(&["INFO", "keyspace"]).text();
     assert!(info.contains("db0:keys=1,expires=1"), "{info}");
 }
@@ -99,7 +105,10 @@ fn set_inline_double_quoted_stores_the_string_without_quotes() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     assert_eq!(client.inline(r#"SET u name "Alice""#), ok());
-    assert_eq!(client.cmd(&["GET", "u", "PATH", "name"]), bulk(r#""Alice""#));
+    assert_eq!(
+        client.cmd(&["GET", "u", "PATH", "name"]),
+        bulk(r#""Alice""#)
+    );
 }
 
 #[test]
@@ -107,7 +116,10 @@ fn set_inline_single_quoted_stores_the_words_with_spaces() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     assert_eq!(client.inline("SET u name 'Alice Smith'"), ok());
-    assert_eq!(client.cmd(&["GET", "u"]), bulk(r#"{"name": "Alice Smith"}"#));
+    assert_eq!(
+        client.cmd(&["GET", "u"]),
+        bulk(r#"{"name": "Alice Smith"}"#)
+    );
 }
 
 #[test]
@@ -115,7 +127,10 @@ fn set_inline_unquoted_words_store_the_rest_of_the_line() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     assert_eq!(client.inline("SET u note buy milk today"), ok());
-    assert_eq!(client.cmd(&["GET", "u", "PATH", "note"]), bulk(r#""buy milk today""#));
+    assert_eq!(
+        client.cmd(&["GET", "u", "PATH", "note"]),
+        bulk(r#""buy milk today""#)
+    );
 }
 
 #[test]
@@ -123,9 +138,15 @@ fn set_multibulk_with_extra_arguments_joins_them_with_spaces() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     assert_eq!(client.cmd(&["SET", "u", "name", "Alice", "Smith"]), ok());
-    assert_eq!(client.cmd(&["SET", "u", "pos", r#"{"lat":"#, "45.1}"]), ok());
+    assert_eq!(
+        client.cmd(&["SET", "u", "pos", r#"{"lat":"#, "45.1}"]),
+        ok()
+    );
     let doc = client.cmd(&["GET", "u"]);
-    assert_eq!(doc, bulk(r#"{"name": "Alice Smith", "pos": {"lat": 45.1}}"#));
+    assert_eq!(
+        doc,
+        bulk(r#"{"name": "Alice Smith", "pos": {"lat": 45.1}}"#)
+    );
 }
 
 #[test]
@@ -166,9 +187,18 @@ fn get_formats_documents_with_spaced_separators() {
 fn get_path_answers_that_value_as_json() {
     let server = Server::start(&[]);
     let mut client = server.connect();
-    assert_eq!(client.cmd(&["SET", "u", "address", r#"{"city":"Rome","zip":100}"#]), ok());
-    assert_eq!(client.cmd(&["GET", "u", "PATH", "address.city"]), bulk(r#""Rome""#));
-    assert_eq!(client.cmd(&["GET", "u", "PATH", "address.zip"]), bulk("100"));
+    assert_eq!(
+        client.cmd(&["SET", "u", "address", r#"{"city":"Rome","zip":100}"#]),
+        ok()
+    );
+    assert_eq!(
+        client.cmd(&["GET", "u", "PATH", "address.city"]),
+        bulk(r#""Rome""#)
+    );
+    assert_eq!(
+        client.cmd(&["GET", "u", "PATH", "address.zip"]),
+        bulk("100")
+    );
     let address = client.inline("GET u PATH address");
     assert_eq!(address, bulk(r#"{"city": "Rome", "zip": 100}"#));
 }
@@ -194,7 +224,10 @@ fn get_of_a_missing_path_is_exactly_bulk_null() {
 fn set_on_a_deep_path_creates_the_maps_on_the_way() {
     let server = Server::start(&[]);
     let mut client = server.connect();
-    assert_eq!(client.cmd(&["SET", "u", "preferences.ui.theme", "dark"]), ok());
+    assert_eq!(
+        client.cmd(&["SET", "u", "preferences.ui.theme", "dark"]),
+        ok()
+    );
     let doc = client.cmd(&["GET", "u"]);
     assert_eq!(doc, bulk(r#"{"preferences": {"ui": {"theme": "dark"}}}"#));
 }
@@ -205,7 +238,10 @@ fn set_numeric_segment_replaces_an_array_element() {
     let mut client = server.connect();
     assert_eq!(client.cmd(&["SET", "u", "items", "[1,2,3]"]), ok());
     assert_eq!(client.cmd(&["SET", "u", "items.1", "9"]), ok());
-    assert_eq!(client.cmd(&["GET", "u", "PATH", "items"]), bulk("[1, 9, 3]"));
+    assert_eq!(
+        client.cmd(&["GET", "u", "PATH", "items"]),
+        bulk("[1, 9, 3]")
+    );
     assert_eq!(client.cmd(&["GET", "u", "PATH", "items.2"]), bulk("3"));
 }
 
@@ -215,7 +251,10 @@ fn set_index_equal_to_the_length_appends() {
     let mut client = server.connect();
     assert_eq!(client.cmd(&["SET", "u", "items", "[1,2]"]), ok());
     assert_eq!(client.cmd(&["SET", "u", "items.2", "3"]), ok());
-    assert_eq!(client.cmd(&["GET", "u", "PATH", "items"]), bulk("[1, 2, 3]"));
+    assert_eq!(
+        client.cmd(&["GET", "u", "PATH", "items"]),
+        bulk("[1, 2, 3]")
+    );
 }
 
 #[test]
@@ -239,6 +278,16 @@ fn set_through_a_scalar_is_wrongtype_and_changes_nothing() {
 }
 
 #[test]
+fn set_of_a_named_key_on_an_array_is_wrongtype_and_changes_nothing() {
+    let server = Server::start(&[]);
+    let mut client = server.connect();
+    assert_eq!(client.cmd(&["SET", "u", "items", "[1]"]), ok());
+    let reply = client.cmd(&["SET", "u", "items.name", "x"]);
+    assert!(reply.is_error("WRONGTYPE"), "{reply:?}");
+    assert_eq!(client.cmd(&["GET", "u"]), bulk(r#"{"items": [1]}"#));
+}
+
+#[test]
 fn set_with_an_empty_path_segment_is_refused() {
     let server = Server::start(&[]);
     let mut client = server.connect();
@@ -257,7 +306,10 @@ fn set_on_a_missing_document_creates_it() {
     assert_eq!(client.cmd(&["SET", "fresh", "a", "1"]), ok());
     assert_eq!(client.cmd(&["KEYS", "*"]).texts(), ["fresh"]);
     let reply = client.cmd(&["CREATE", "fresh"]);
-    assert!(reply.is_error("ERR"), "SET did not create the document: {reply:?}");
+    assert!(
+        reply.is_error("ERR"),
+        "SET did not create the document: {reply:?}"
+    );
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn keys_star_matches_any_run_of_characters() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     store_ids(&mut client);
-    assert_eq!(keys(&mut client, "user:*"), set_of(&["user:1", "user:2", "user:10"]));
+    assert_eq!(
+        keys(&mut client, "user:*"),
+        set_of(&["user:1", "user:2", "user:10"])
+    );
     assert_eq!(keys(&mut client, "*:1"), set_of(&["user:1", "admin:1"]));
 }
 
@@ -59,7 +62,10 @@ fn keys_character_class_matches_a_range() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     store_ids(&mut client);
-    assert_eq!(keys(&mut client, "[a-c]*"), set_of(&["admin:1", "a*b", "axb"]));
+    assert_eq!(
+        keys(&mut client, "[a-c]*"),
+        set_of(&["admin:1", "a*b", "axb"])
+    );
     assert_eq!(keys(&mut client, "user:[2-9]"), set_of(&["user:2"]));
 }
 
@@ -85,7 +91,10 @@ fn keys_with_no_match_answers_an_empty_array() {
     let server = Server::start(&[]);
     let mut client = server.connect();
     store_ids(&mut client);
-    assert_eq!(client.cmd(&["KEYS", "nothing:*"]), Resp::Array(Some(vec![])));
+    assert_eq!(
+        client.cmd(&["KEYS", "nothing:*"]),
+        Resp::Array(Some(vec![]))
+    );
 }
 
 #[test]
@@ -109,5 +118,8 @@ fn keys_backtracking_pattern_over_long_ids_answers_empty() {
     }
     let reply = client.cmd(&["KEYS", "a*a*a*a*a*a*a*a*a*a*b"]);
     assert_eq!(reply, Resp::Array(Some(vec![])));
-    assert_eq!(client.cmd(&["KEYS", "a*a*a*a*a*a*a*a*a*a"]).texts().len(), 11);
+    assert_eq!(
+        client.cmd(&["KEYS", "a*a*a*a*a*a*a*a*a*a"]).texts().len(),
+        11
+    );
 }

@@ -11,9 +11,24 @@ fn push_creates_the_array_and_answers_the_new_length() {
     let mut client = server.connect();
     assert_eq!(client.cmd(&["PUSH", "cart", "items", "apple"]), int(1));
     assert_eq!(client.cmd(&["PUSH", "cart", "items", "42"]), int(2));
-    assert_eq!(client.inline(r#"PUSH cart items {"sku": "x-1", "qty": 2}"#), int(3));
+    assert_eq!(
+        client.inline(r#"PUSH cart items {"sku": "x-1", "qty": 2}"#),
+        int(3)
+    );
     let items = client.cmd(&["GET", "cart", "PATH", "items"]);
     assert_eq!(items, bulk(r#"["apple", 42, {"sku": "x-1", "qty": 2}]"#));
+}
+
+#[test]
+fn push_on_a_deep_missing_path_creates_the_maps_and_the_array() {
+    let server = Server::start(&[]);
+    let mut client = server.connect();
+    assert_eq!(
+        client.cmd(&["PUSH", "log", "days.mon.events", "start"]),
+        int(1)
+    );
+    let doc = client.cmd(&["GET", "log"]);
+    assert_eq!(doc, bulk(r#"{"days": {"mon": {"events": ["start"]}}}"#));
 }
 
 #[test]
@@ -32,8 +47,14 @@ fn inc_on_a_missing_path_counts_from_zero() {
     let mut client = server.connect();
     assert_eq!(client.cmd(&["INC", "counter:views", "count", "1"]), int(1));
     assert_eq!(client.cmd(&["INC", "counter:views", "count", "5"]), int(6));
-    assert_eq!(client.cmd(&["INC", "counter:views", "count", "-10"]), int(-4));
-    assert_eq!(client.cmd(&["GET", "counter:views"]), bulk(r#"{"count": -4}"#));
+    assert_eq!(
+        client.cmd(&["INC", "counter:views", "count", "-10"]),
+        int(-4)
+    );
+    assert_eq!(
+        client.cmd(&["GET", "counter:views"]),
+        bulk(r#"{"count": -4}"#)
+    );
 }
 
 #[test]

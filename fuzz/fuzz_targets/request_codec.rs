@@ -37,7 +37,7 @@ fn tiny_limits() -> RequestLimits {
 /// of bulk replies and parsed again.
 fn check_round_trip(request: &Request) {
     let mut encoded = BytesMut::new();
-    Reply::Array(request.args.iter().cloned().map(Reply::Bulk).collect()).encode(&mut encoded);
+    Reply::Array(request.args.iter().cloned().map(Reply::Bulk).collect()).encode(&mut encoded, usld::protocol::reply::Protocol::Resp2);
     let parsed = parse_request(&mut encoded, &RequestLimits::authenticated(1 << 30));
     let expected = Request {
         args: request.args.clone(),

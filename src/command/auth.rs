@@ -7,7 +7,7 @@
 use bytes::Bytes;
 
 use super::ArgReader;
-use crate::protocol::Reply;
+use crate::protocol::{Protocol, Reply};
 use crate::session::Session;
 use crate::shared::Shared;
 
@@ -67,7 +67,7 @@ fn check(user: Option<&str>, password: &[u8], session: &mut Session, shared: &Sh
 /// A parsed `HELLO`.
 #[derive(Debug)]
 pub struct Hello {
-    /// Requested protocol version; only 2 (RESP2) is spoken.
+    /// Requested protocol version: 2 (RESP2) or 3 (RESP3).
     pub protover: Option<i64>,
     /// Credentials to authenticate with at the same time.
     pub auth: Option<(String, Bytes)>,
@@ -102,16 +102,20 @@ impl Hello {
         Ok(hello)
     }
 
-    /// Answers the handshake as a flat RESP2 map, after any AUTH and SETNAME it carries.
+    /// Answers the handshake with the server's properties, after any AUTH and SETNAME it
+    /// carries, and switches the connection to the protocol version asked for.
     pub fn apply(self, session: &mut Session, shared: &Shared) -> Reply {
-        if let Some(v) = self.protover {
-            if v != 2 {
+        let protocol = match self.protover {
+            None => session.protocol,
+            Some(2) => Protocol::Resp2,
+            Some(3) => Protocol::Resp3,
+            Some(_) => {
                 return Reply::error_with_code(
                     "NOPROTO",
                     "sorry, this protocol version is not supported",
-                );
+                )
             }
-        }
+        };
         if let Some((user, password)) = &self.auth {
             let reply = if shared.requires_password() {
                 check(Some(user), password, session, shared)
@@ -133,22 +137,23 @@ impl Hello {
         if let Some(name) = self.setname {
             session.name = Some(name);
         }
+        session.protocol = protocol;
         let text = |s: &str| Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()));
-        Reply::Array(vec![
-            text("server"),
-            text("usld"),
-            text("version"),
-            text(env!("CARGO_PKG_VERSION")),
-            text("proto"),
-            Reply::Integer(2),
-            text("id"),
-            Reply::Integer(i64::try_from(session.id).unwrap_or(i64::MAX)),
-            text("mode"),
-            text("standalone"),
-            text("role"),
-            text("master"),
-            text("modules"),
-            Reply::Array(Vec::new()),
+        let proto = match protocol {
+            Protocol::Resp2 => 2,
+            Protocol::Resp3 => 3,
+        };
+        Reply::Map(vec![
+            (text("server"), text("usld")),
+            (text("version"), text(env!("CARGO_PKG_VERSION"))),
+            (text("proto"), Reply::Integer(proto)),
+            (
+                text("id"),
+                Reply::Integer(i64::try_from(session.id).unwrap_or(i64::MAX)),
+            ),
+            (text("mode"), text("standalone")),
+            (text("role"), text("master")),
+            (text("modules"), Reply::Array(Vec::new())),
         ])
     }
 }

@@ -164,11 +164,13 @@ impl ConfigGet {
                 .iter()
                 .any(|p| glob_match(p.to_ascii_lowercase().as_bytes(), name.as_bytes()));
             if wanted {
-                out.push(Reply::Bulk(Bytes::from_static(name.as_bytes())));
-                out.push(Reply::Bulk(Bytes::from(value)));
+                out.push((
+                    Reply::Bulk(Bytes::from_static(name.as_bytes())),
+                    Reply::Bulk(Bytes::from(value)),
+                ));
             }
         }
-        Reply::Array(out)
+        Reply::Map(out)
     }
 }
 

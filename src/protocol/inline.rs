@@ -35,7 +35,12 @@
 //! - `SET u name "Alice"` → `"Alice"` (valid JSON, kept unchanged, quotes
 //!   included, so the document gets the JSON string `Alice`);
 //! - `SET u name 'Alice Smith'` → `Alice Smith` (one quoted word, unquoted);
-//! - `SET u data {"a": 1}` → `{"a": 1}` (valid JSON, kept unchanged).
+//! - `SET u data {"a": 1}` → `{"a": 1}` (valid JSON, kept unchanged);
+//! - `SET u note it's fine` → `it's fine` (plain text: a quote inside it is
+//!   just a character);
+//! - `SET u name "Alice` → [`ProtocolError::UnbalancedQuotes`]: text that
+//!   *starts* with a quote was meant to be quoted, so a missing closing
+//!   quote is a typing mistake worth reporting, not a value to store.
 
 use bytes::Bytes;
 
@@ -85,14 +90,16 @@ pub fn split_prefix(line: &Bytes, words_max: usize) -> Result<(Vec<Bytes>, Bytes
 /// Valid JSON is kept byte for byte, since it is what the command layer
 /// will parse; otherwise text that is exactly one (possibly quoted) word
 /// becomes that word, so `'Alice Smith'` means `Alice Smith`; anything
-/// else is kept unchanged and the command layer treats it as a string.
-pub fn rest_value(rest: Bytes) -> Bytes {
+/// else is kept unchanged and the command layer treats it as a string,
+/// unless it starts with a quote that is never balanced.
+pub fn rest_value(rest: Bytes) -> Result<Bytes, ProtocolError> {
     if serde_json::from_slice::<serde::de::IgnoredAny>(&rest).is_ok() {
-        return rest;
+        return Ok(rest);
     }
     match split_args(&rest) {
-        Ok(mut words) if words.len() == 1 => words.pop().unwrap_or(rest),
-        _ => rest,
+        Ok(mut words) if words.len() == 1 => Ok(words.pop().unwrap_or(rest)),
+        Err(error) if matches!(rest.first(), Some(b'"' | b'\'')) => Err(error),
+        _ => Ok(rest),
     }
 }
 
@@ -268,7 +275,9 @@ mod tests {
     }
 
     fn rest(text: &[u8]) -> Vec<u8> {
-        rest_value(Bytes::copy_from_slice(text)).to_vec()
+        rest_value(Bytes::copy_from_slice(text))
+            .expect("a valid value")
+            .to_vec()
     }
 
     #[test]
@@ -384,7 +393,20 @@ mod tests {
     }
 
     #[test]
-    fn rest_value_unbalanced_quotes_are_unchanged() {
-        assert_eq!(rest(br#""Alice"#), br#""Alice"#);
+    fn rest_value_starting_with_an_unbalanced_quote_is_an_error() {
+        for text in [&br#""Alice"#[..], b"'Alice"] {
+            assert_eq!(
+                rest_value(Bytes::copy_from_slice(text)),
+                Err(ProtocolError::UnbalancedQuotes),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn rest_value_plain_text_with_a_quote_inside_is_unchanged() {
+        assert_eq!(rest(b"it's fine"), b"it's fine");
+        assert_eq!(rest(br#"say "hi"#), br#"say "hi"#);
     }
 }

@@ -18,5 +18,5 @@ pub mod request;
 
 pub use error::ProtocolError;
 pub use limits::RequestLimits;
-pub use reply::Reply;
+pub use reply::{Protocol, Reply};
 pub use request::{parse_request, Request};

@@ -1,11 +1,26 @@
-//! Replies and their RESP2 encoding: the last step of the request path,
-//! a command's answer → bytes appended to the connection's write buffer.
+//! Replies and their encoding: the last step of the request path, a
+//! command's answer → bytes appended to the connection's write buffer.
+//!
+//! Connections speak RESP2 unless they ask for RESP3 with `HELLO 3` (as
+//! redis-py 8 does by default). The two differ only where a RESP3 type has
+//! no RESP2 form: the absent value is `_` instead of `$-1`/`*-1`, and a map
+//! is `%n` followed by key/value pairs instead of a flat array.
 
 use std::borrow::Cow;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-/// A command's answer, as RESP2 can express it.
+/// Which RESP version a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// RESP2, the default for every new connection.
+    #[default]
+    Resp2,
+    /// RESP3, chosen with `HELLO 3`.
+    Resp3,
+}
+
+/// A command's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reply {
     /// A short status such as `OK` (`+OK\r\n`). Any `\r` or `\n` in it is
@@ -24,6 +39,8 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// The absent list (`*-1\r\n`).
     NilArray,
+    /// Key/value pairs: a RESP3 map, or a flat array of `2n` items in RESP2.
+    Map(Vec<(Reply, Reply)>),
 }
 
 impl Reply {
@@ -59,8 +76,8 @@ impl Reply {
         Reply::Bulk(data.into())
     }
 
-    /// Appends this reply's RESP2 encoding to `out`.
-    pub fn encode(&self, out: &mut BytesMut) {
+    /// Appends this reply's encoding in `protocol` to `out`.
+    pub fn encode(&self, out: &mut BytesMut, protocol: Protocol) {
         match self {
             Reply::Simple(text) => put_line(out, b'+', text.as_bytes()),
             Reply::Error(text) => put_line(out, b'-', text.as_bytes()),
@@ -76,14 +93,25 @@ impl Reply {
                 out.put_slice(data);
                 out.put_slice(b"\r\n");
             }
+            Reply::Nil | Reply::NilArray if protocol == Protocol::Resp3 => out.put_slice(b"_\r\n"),
             Reply::Nil => out.put_slice(b"$-1\r\n"),
+            Reply::NilArray => out.put_slice(b"*-1\r\n"),
             Reply::Array(items) => {
                 put_length(out, b'*', items.len());
                 for item in items {
-                    item.encode(out);
+                    item.encode(out, protocol);
                 }
             }
-            Reply::NilArray => out.put_slice(b"*-1\r\n"),
+            Reply::Map(pairs) => {
+                match protocol {
+                    Protocol::Resp2 => put_length(out, b'*', pairs.len() * 2),
+                    Protocol::Resp3 => put_length(out, b'%', pairs.len()),
+                }
+                for (key, value) in pairs {
+                    key.encode(out, protocol);
+                    value.encode(out, protocol);
+                }
+            }
         }
     }
 }
@@ -140,8 +168,28 @@ mod tests {
 
     fn encoded(reply: &Reply) -> Vec<u8> {
         let mut out = BytesMut::new();
-        reply.encode(&mut out);
+        reply.encode(&mut out, Protocol::Resp2);
         out.to_vec()
+    }
+
+    fn encoded_resp3(reply: &Reply) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        reply.encode(&mut out, Protocol::Resp3);
+        out.to_vec()
+    }
+
+    #[test]
+    fn resp3_absent_values_are_the_null_type() {
+        assert_eq!(encoded_resp3(&Reply::Nil), b"_\r\n");
+        assert_eq!(encoded_resp3(&Reply::NilArray), b"_\r\n");
+        assert_eq!(encoded(&Reply::Nil), b"$-1\r\n");
+    }
+
+    #[test]
+    fn maps_are_flat_arrays_in_resp2_and_maps_in_resp3() {
+        let map = Reply::Map(vec![(Reply::bulk("k"), Reply::Integer(1))]);
+        assert_eq!(encoded(&map), b"*2\r\n$1\r\nk\r\n:1\r\n");
+        assert_eq!(encoded_resp3(&map), b"%1\r\n$1\r\nk\r\n:1\r\n");
     }
 
     #[test]
@@ -212,7 +260,7 @@ mod tests {
     #[test]
     fn encode_appends_to_existing_output() {
         let mut out = BytesMut::from(&b"+A\r\n"[..]);
-        Reply::ok().encode(&mut out);
+        Reply::ok().encode(&mut out, Protocol::Resp2);
         assert_eq!(&out[..], b"+A\r\n+OK\r\n");
     }
 }

@@ -312,7 +312,7 @@ fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
             .iter()
             .rposition(|&byte| !inline::is_space(byte))
             .map_or(0, |last| last + 1);
-        args.push(inline::rest_value(rest.slice(..value_bytes)));
+        args.push(inline::rest_value(rest.slice(..value_bytes))?);
     } else {
         args.extend(inline::split_args(&rest)?);
     }
@@ -367,7 +367,7 @@ mod tests {
                 .map(|arg| Reply::Bulk(Bytes::copy_from_slice(arg)))
                 .collect(),
         )
-        .encode(&mut out);
+        .encode(&mut out, crate::protocol::reply::Protocol::Resp2);
         out.to_vec()
     }
 

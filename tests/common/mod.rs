@@ -29,7 +29,13 @@ impl Server {
     pub fn start(extra: &[&str]) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_usld"))
-            .args(["--bind", "127.0.0.1", "--tcp-port", &port.to_string(), "--no-ws"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--tcp-port",
+                &port.to_string(),
+                "--no-ws",
+            ])
             .args(["--log-level", "warn"])
             .args(extra)
             .stdin(Stdio::null())
@@ -55,7 +61,11 @@ impl Server {
                     }
                 }
             }
-            assert!(start.elapsed() < WAIT, "usld did not start on port {}", self.port);
+            assert!(
+                start.elapsed() < WAIT,
+                "usld did not start on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -205,7 +215,7 @@ fn read_line(reader: &mut impl BufRead) -> String {
     line.trim_end_matches(['\r', '\n']).to_string()
 }
 
-/// Reads one RESP2 reply.
+/// Reads one reply (RESP2, plus the RESP3 null and map types).
 pub fn read_resp(reader: &mut impl BufRead) -> Resp {
     let line = read_line(reader);
     let (kind, rest) = line.split_at(1);
@@ -222,6 +232,12 @@ pub fn read_resp(reader: &mut impl BufRead) -> Resp {
             reader.read_exact(&mut buf).expect("bulk body");
             buf.truncate(buf.len() - 2);
             Resp::Bulk(Some(buf))
+        }
+        // RESP3 (after `HELLO 3`): the null type, and maps read as flat arrays of pairs.
+        "_" => Resp::Bulk(None),
+        "%" => {
+            let pairs: usize = rest.parse().expect("map length");
+            Resp::Array(Some((0..pairs * 2).map(|_| read_resp(reader)).collect()))
         }
         "*" => {
             let len: i64 = rest.parse().expect("array length");
@@ -341,7 +357,9 @@ pub fn run_bounded(command: &mut Command, stdin: &[u8]) -> std::process::Output 
     match finished.recv_timeout(WAIT) {
         Ok(output) => output.expect("program output"),
         Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
             panic!("{command:?} did not finish within {WAIT:?}");
         }
     }
@@ -350,4 +368,63 @@ pub fn run_bounded(command: &mut Command, stdin: &[u8]) -> std::process::Output 
 /// A program's stdout as text.
 pub fn stdout_text(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+impl Client {
+    /// Sends `bytes` in one write from another thread, so the caller can read replies while a
+    /// large pipeline is still going out (neither side's socket buffer can then fill and stall
+    /// both). Join the handle to learn that the write finished.
+    pub fn send_concurrently(&self, bytes: Vec<u8>) -> std::thread::JoinHandle<()> {
+        let mut writer = self.writer.try_clone().expect("clone socket");
+        std::thread::spawn(move || writer.write_all(&bytes).expect("write pipeline"))
+    }
+}
+
+impl Server {
+    /// Starts `usld` on a given port (to restart on the port of a server that stopped) and waits
+    /// until it answers `PING`; `Err` with its exit status when the process exits first.
+    pub fn try_start_on(port: u16, extra: &[&str]) -> Result<Server, String> {
+        let child = Command::new(env!("CARGO_BIN_EXE_usld"))
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--tcp-port",
+                &port.to_string(),
+                "--no-ws",
+            ])
+            .args(["--log-level", "warn"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn usld");
+        let mut server = Server { child, port };
+        let start = Instant::now();
+        loop {
+            if let Some(status) = server.child.try_wait().expect("try_wait") {
+                return Err(format!("usld exited at start-up: {status}"));
+            }
+            if let Ok(mut client) = TcpStream::connect(("127.0.0.1", port)).map(Client::from_stream)
+            {
+                if client.cmd(&["PING"]) == Resp::Simple("PONG".into()) {
+                    return Ok(server);
+                }
+            }
+            assert!(start.elapsed() < WAIT, "usld did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Client {
+    /// Wraps a connected socket.
+    fn from_stream(stream: TcpStream) -> Client {
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Client {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
 }
