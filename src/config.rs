@@ -26,6 +26,18 @@ pub const REQUEST_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
 /// Default capacity of each shard-to-shard channel, in messages (each message is one connection's
 /// batch of commands for that shard), so a slow shard pushes back instead of queueing without bound.
 pub const CROSS_SHARD_QUEUE_DEFAULT: usize = 1024;
+/// Default most notices (change events, pattern announcements) one shard queues for the others
+/// before its clients' writes wait.
+pub const CROSS_SHARD_NOTICES_DEFAULT: usize = 65_536;
+/// Default most bytes of events queued for one subscriber before it is disconnected: Redis's
+/// `client-output-buffer-limit pubsub` hard limit.
+pub const PUBSUB_OUTPUT_BYTES_MAX_DEFAULT: usize = 32 * 1024 * 1024;
+/// Default most patterns one connection may subscribe to.
+pub const SUBSCRIPTIONS_MAX_DEFAULT: usize = 1024;
+/// Default longest glob pattern, in bytes, for KEYS and SUB.
+pub const PATTERN_BYTES_MAX_DEFAULT: usize = 4096;
+/// Default most bytes of JSON in one presence entry.
+pub const PRESENCE_BYTES_MAX_DEFAULT: usize = 16 * 1024;
 
 /// `usld`: the USSL server. Flags override environment variables, which override the config file.
 #[derive(Debug, Parser)]
@@ -82,6 +94,26 @@ pub struct Args {
     /// Capacity of each shard-to-shard channel, in batches [default: 1024]
     #[arg(long, env = "USSL_CROSS_SHARD_QUEUE")]
     pub cross_shard_queue: Option<usize>,
+
+    /// Most change events and announcements a shard queues for the others [default: 65536]
+    #[arg(long, env = "USSL_CROSS_SHARD_NOTICES")]
+    pub cross_shard_notices: Option<usize>,
+
+    /// Most bytes of events queued for a subscriber before it is disconnected [default: 33554432]
+    #[arg(long, env = "USSL_MAX_PUBSUB_OUTPUT_BYTES")]
+    pub max_pubsub_output_bytes: Option<usize>,
+
+    /// Most patterns one connection may subscribe to [default: 1024]
+    #[arg(long, env = "USSL_MAX_SUBSCRIPTIONS")]
+    pub max_subscriptions: Option<usize>,
+
+    /// Longest KEYS or SUB glob pattern, in bytes [default: 4096]
+    #[arg(long, env = "USSL_MAX_PATTERN_BYTES")]
+    pub max_pattern_bytes: Option<usize>,
+
+    /// Most bytes of JSON in one PRESENCE entry [default: 16384]
+    #[arg(long, env = "USSL_MAX_PRESENCE_BYTES")]
+    pub max_presence_bytes: Option<usize>,
 }
 
 /// The config file's keys: the long flag names with `_` for `-`. Unknown keys are refused so a
@@ -101,6 +133,11 @@ struct FileConfig {
     max_clients: Option<usize>,
     max_request_bytes: Option<usize>,
     cross_shard_queue: Option<usize>,
+    cross_shard_notices: Option<usize>,
+    max_pubsub_output_bytes: Option<usize>,
+    max_subscriptions: Option<usize>,
+    max_pattern_bytes: Option<usize>,
+    max_presence_bytes: Option<usize>,
 }
 
 /// The merged, validated configuration every shard reads.
@@ -124,6 +161,16 @@ pub struct Config {
     pub request_bytes_max: usize,
     /// Capacity of each shard-to-shard channel.
     pub cross_shard_queue: usize,
+    /// Most notices one shard queues for the others before its clients' writes wait.
+    pub cross_shard_notices: usize,
+    /// Most bytes of events queued for one subscriber before it is disconnected.
+    pub pubsub_output_bytes_max: usize,
+    /// Most patterns one connection may hold.
+    pub subscriptions_max: usize,
+    /// Longest KEYS or SUB pattern, in bytes.
+    pub pattern_bytes_max: usize,
+    /// Most bytes of JSON in one presence entry.
+    pub presence_bytes_max: usize,
     /// The config file that was read, for INFO.
     pub config_file: Option<PathBuf>,
 }
@@ -171,6 +218,26 @@ impl Config {
                 .cross_shard_queue
                 .or(file.cross_shard_queue)
                 .unwrap_or(CROSS_SHARD_QUEUE_DEFAULT),
+            cross_shard_notices: args
+                .cross_shard_notices
+                .or(file.cross_shard_notices)
+                .unwrap_or(CROSS_SHARD_NOTICES_DEFAULT),
+            pubsub_output_bytes_max: args
+                .max_pubsub_output_bytes
+                .or(file.max_pubsub_output_bytes)
+                .unwrap_or(PUBSUB_OUTPUT_BYTES_MAX_DEFAULT),
+            subscriptions_max: args
+                .max_subscriptions
+                .or(file.max_subscriptions)
+                .unwrap_or(SUBSCRIPTIONS_MAX_DEFAULT),
+            pattern_bytes_max: args
+                .max_pattern_bytes
+                .or(file.max_pattern_bytes)
+                .unwrap_or(PATTERN_BYTES_MAX_DEFAULT),
+            presence_bytes_max: args
+                .max_presence_bytes
+                .or(file.max_presence_bytes)
+                .unwrap_or(PRESENCE_BYTES_MAX_DEFAULT),
             config_file: args.config,
         };
         config.validate()?;
@@ -189,6 +256,17 @@ impl Config {
         }
         if self.cross_shard_queue == 0 {
             bail!("--cross-shard-queue must be at least 1");
+        }
+        for (flag, value) in [
+            ("--cross-shard-notices", self.cross_shard_notices),
+            ("--max-pubsub-output-bytes", self.pubsub_output_bytes_max),
+            ("--max-subscriptions", self.subscriptions_max),
+            ("--max-pattern-bytes", self.pattern_bytes_max),
+            ("--max-presence-bytes", self.presence_bytes_max),
+        ] {
+            if value == 0 {
+                bail!("{flag} must be at least 1");
+            }
         }
         if self.db.is_some() {
             bail!(

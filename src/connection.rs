@@ -4,6 +4,11 @@
 //! ([`parse_request`]), turn each into a [`Command`] and add it to a [`Round`], then wait for the
 //! round's replies and write them all in one go. A pipeline of thousands of requests in one write
 //! is therefore answered in a few rounds, each costing one message per remote shard.
+//!
+//! A subscribed connection also receives change events, queued by other tasks in its
+//! [`Outbox`]. They are written after the replies of the round in progress, and whenever the
+//! connection is idle. A subscriber whose outbox overflows is disconnected, even while the task
+//! is stuck writing to a client that stopped reading.
 
 use std::rc::Rc;
 
@@ -14,6 +19,7 @@ use glommio::net::TcpStream;
 use crate::command::{self, Command};
 use crate::pipeline::Round;
 use crate::protocol::{parse_request, Reply, RequestLimits};
+use crate::pubsub::Outbox;
 use crate::session::Session;
 use crate::shard::Shard;
 use crate::stats::ShardCounters;
@@ -33,6 +39,16 @@ enum Close {
     Io(std::io::Error),
     /// The client sent something that loses framing or looks like another protocol.
     Refused(&'static str),
+    /// The client did not read its change events fast enough.
+    SlowSubscriber,
+}
+
+/// What woke an idle connection.
+enum Wake {
+    /// The socket had bytes (or an end, or an error).
+    Input(std::io::Result<usize>),
+    /// Events were queued for the client.
+    Push,
 }
 
 /// One client connection on the shard that accepted it.
@@ -48,13 +64,21 @@ pub struct Connection {
     limits: RequestLimits,
     /// The small limits that hold before AUTH (Redis's CVE-2021-32675 defence).
     limits_unauthenticated: RequestLimits,
+    /// Change events and presence updates waiting to be written.
+    outbox: Rc<Outbox>,
+    /// Documents this connection set presence on, to clear when it closes.
+    presence_ids: Vec<String>,
 }
 
 impl Connection {
     /// Wraps an accepted socket.
     pub fn new(stream: TcpStream, shard: Rc<Shard>, session: Session) -> Connection {
-        let limits = RequestLimits::authenticated(shard.shared.config.request_bytes_max);
+        let config = &shard.shared.config;
+        let limits = RequestLimits::authenticated(config.request_bytes_max);
+        let outbox = Rc::new(Outbox::new(config.pubsub_output_bytes_max, session.protocol));
         Connection {
+            outbox,
+            presence_ids: Vec::new(),
             stream,
             shard,
             session,
@@ -65,11 +89,25 @@ impl Connection {
         }
     }
 
-    /// Serves the client until it leaves or misbehaves; never panics on its input.
+    /// Serves the client until it leaves or misbehaves; never panics on its input. Whatever
+    /// ends the connection, its subscriptions and presence end with it.
     pub async fn serve(mut self) {
-        let reason = self.run().await;
+        let outbox = Rc::clone(&self.outbox);
+        let overflow = async {
+            outbox.overflow().await;
+            Close::SlowSubscriber
+        };
+        let reason = futures_lite::future::or(self.run(), overflow).await;
+        self.leave();
         match reason {
             Close::Done => {}
+            Close::SlowSubscriber => tracing::warn!(
+                client = self.session.id,
+                peer = ?self.session.peer,
+                limit_bytes = self.shard.shared.config.pubsub_output_bytes_max,
+                "closing connection: subscriber fell behind its change events \
+                 (--max-pubsub-output-bytes)"
+            ),
             Close::Io(e) => {
                 tracing::debug!(client = self.session.id, error = %e, "connection error")
             }
@@ -81,9 +119,25 @@ impl Connection {
         }
     }
 
+    /// Ends this connection's subscriptions and presence, telling the shards concerned.
+    fn leave(&mut self) {
+        let client = self.session.id;
+        let patterns = self.shard.subscribers.borrow().patterns(client);
+        for pattern in patterns {
+            self.shard.unsubscribe(client, &pattern);
+        }
+        for id in self.presence_ids.drain(..) {
+            self.shard.presence_leave(id, client);
+        }
+    }
+
     async fn run(&mut self) -> Close {
         let mut chunk = vec![0u8; READ_CHUNK_BYTES];
         loop {
+            if !self.input.is_empty() {
+                // Writers wait while other shards' subscribers are far behind.
+                self.shard.links.room().await;
+            }
             let mut round = Round::new(self.shard.count);
             let outcome = self.frame_requests(&mut round);
             if !round.is_empty() {
@@ -91,7 +145,12 @@ impl Connection {
                 for reply in &replies {
                     reply.encode(&mut self.output, self.session.protocol);
                 }
+                self.outbox.set_protocol(self.session.protocol);
             }
+            if self.outbox.has_overflowed() {
+                return Close::SlowSubscriber;
+            }
+            self.outbox.drain_into(&mut self.output);
             match outcome {
                 Framed::NeedMore => {}
                 Framed::RoundFull => {
@@ -111,10 +170,17 @@ impl Connection {
             if let Err(e) = self.flush().await {
                 return Close::Io(e);
             }
-            match self.read_some(&mut chunk).await {
-                Ok(0) => return Close::Done,
-                Ok(n) => self.input.extend_from_slice(&chunk[..n]),
-                Err(e) => return Close::Io(e),
+            let outbox = Rc::clone(&self.outbox);
+            let input = async { Wake::Input(self.read_some(&mut chunk).await) };
+            let push = async {
+                outbox.ready().await;
+                Wake::Push
+            };
+            match futures_lite::future::or(input, push).await {
+                Wake::Input(Ok(0)) => return Close::Done,
+                Wake::Input(Ok(n)) => self.input.extend_from_slice(&chunk[..n]),
+                Wake::Input(Err(e)) => return Close::Io(e),
+                Wake::Push => {}
             }
         }
     }
@@ -185,7 +251,8 @@ impl Connection {
             ));
             return None;
         }
-        let command = match command::parse(args) {
+        let config = &self.shard.shared.config;
+        let command = match command::parse(args, config, self.session.id) {
             Ok(command) => command,
             Err(reply) => {
                 round.push_reply(reply);
@@ -206,6 +273,20 @@ impl Connection {
                 round.push_info(&self.shard, info);
                 return None;
             }
+            Command::Subscribe(c) => {
+                let limit = config.subscriptions_max;
+                let (reply, acks) = c.apply(&self.shard, self.session.id, &self.outbox, limit);
+                round.push_acked(reply, acks);
+                return None;
+            }
+            Command::Unsubscribe(c) => c.apply(&self.shard, self.session.id),
+            Command::Presence(c) => {
+                match self.remember_presence(&c) {
+                    Ok(()) => round.push_presence(&self.shard, c),
+                    Err(reply) => round.push_reply(reply),
+                }
+                return None;
+            }
             Command::Quit => {
                 round.push_reply(Reply::ok());
                 return Some(Close::Done);
@@ -221,6 +302,25 @@ impl Connection {
         };
         round.push_reply(reply);
         None
+    }
+}
+
+impl Connection {
+    /// Notes a document this connection sets presence on, so that it can be cleared on close;
+    /// refuses a new one past `--max-subscriptions` documents.
+    fn remember_presence(&mut self, command: &command::Presence) -> Result<(), Reply> {
+        let setting = command.data.as_ref().is_some_and(|data| !data.is_null());
+        if !setting || self.presence_ids.contains(&command.id) {
+            return Ok(());
+        }
+        let limit = self.shard.shared.config.subscriptions_max;
+        if self.presence_ids.len() >= limit {
+            return Err(Reply::error(format!(
+                "a connection may hold presence on at most {limit} documents"
+            )));
+        }
+        self.presence_ids.push(command.id.clone());
+        Ok(())
     }
 }
 

@@ -12,6 +12,7 @@
 //! 5. [`router`] and [`pipeline`]: a document command goes to the shard that owns the document,
 //!    batched per shard, and its reply comes back into the connection's order.
 //! 6. [`shard`]: the owner applies the command to its documents (the `ussl_shards` crate).
+//! 7. [`pubsub`]: the change is fanned out to subscribers on every shard.
 //!
 //! [`server`] starts one pinned glommio executor per shard; [`signals`] stops them; [`config`]
 //! merges flags, environment and file; [`shared`] holds the few server-wide counters.
@@ -22,6 +23,7 @@ pub mod connection;
 pub mod listener;
 pub mod pipeline;
 pub mod protocol;
+pub mod pubsub;
 pub mod router;
 pub mod server;
 pub mod session;

@@ -8,8 +8,9 @@
 //! connection can observe: two commands on one document always go to the same shard.
 
 use bytes::Bytes;
+use futures_channel::oneshot;
 
-use crate::command::{info, DocCommand, Info, Keys};
+use crate::command::{info, DocCommand, Info, Keys, Presence};
 use crate::protocol::Reply;
 use crate::router::{OpOutput, ShardOp};
 use crate::shard::{now_ms, Shard};
@@ -19,6 +20,12 @@ use crate::stats::ShardStats;
 enum Slot {
     /// Already known.
     Ready(Reply),
+    /// Known, but to be sent only once every listed shard has acknowledged (a `SUB`'s
+    /// confirmation waits until every shard routes the pattern here).
+    Acked {
+        reply: Reply,
+        acks: Vec<oneshot::Receiver<()>>,
+    },
     /// Output `index` of the batch sent to `shard`.
     Remote { shard: usize, index: usize },
     /// A `KEYS`: this shard's ids plus output `index` of each listed shard's batch.
@@ -68,16 +75,33 @@ impl Round {
         self.slots.push(Slot::Ready(reply));
     }
 
+    /// Adds a reply that must wait for acknowledgements.
+    pub fn push_acked(&mut self, reply: Reply, acks: Vec<oneshot::Receiver<()>>) {
+        self.slots.push(Slot::Acked { reply, acks });
+    }
+
     /// Adds a document command: applied now when this shard owns the document, else queued.
     pub fn push_doc(&mut self, shard: &Shard, command: DocCommand) {
         let owner = shard.owner(command.id());
+        self.push_owned(shard, owner, ShardOp::Doc(command));
+    }
+
+    /// Adds a `PRESENCE`, which runs where the document lives.
+    pub fn push_presence(&mut self, shard: &Shard, presence: Presence) {
+        let owner = shard.owner(&presence.id);
+        self.push_owned(shard, owner, ShardOp::Presence(presence));
+    }
+
+    /// Adds an op for the document owned by shard `owner`: applied now when that is this shard,
+    /// else queued for it.
+    fn push_owned(&mut self, shard: &Shard, owner: usize, op: ShardOp) {
         let slot = if owner == shard.id {
-            match shard.op_apply(ShardOp::Doc(command), self.now_ms) {
+            match shard.op_apply(op, self.now_ms) {
                 OpOutput::Reply(reply) => Slot::Ready(reply),
                 _ => Slot::Ready(Reply::error("internal error: unexpected output")),
             }
         } else {
-            let index = self.queue(owner, ShardOp::Doc(command));
+            let index = self.queue(owner, op);
             Slot::Remote {
                 shard: owner,
                 index,
@@ -144,42 +168,69 @@ impl Round {
         }
         let mut take =
             |shard: usize, index: usize| outputs[shard].get_mut(index).and_then(Option::take);
-        self.slots
-            .into_iter()
-            .map(|slot| match slot {
+        let mut replies = Vec::with_capacity(self.slots.len());
+        for slot in self.slots {
+            let reply = match slot {
                 Slot::Ready(reply) => reply,
+                Slot::Acked { reply, acks } => {
+                    let mut acked = true;
+                    for ack in acks {
+                        // A shard that drops the acknowledgement is shutting down.
+                        acked &= ack.await.is_ok();
+                    }
+                    if acked {
+                        reply
+                    } else {
+                        unavailable()
+                    }
+                }
                 Slot::Remote { shard, index } => match take(shard, index) {
                     Some(OpOutput::Reply(reply)) => reply,
                     _ => unavailable(),
                 },
-                Slot::Keys { mut local, parts } => {
-                    for (s, i) in parts {
-                        match take(s, i) {
-                            Some(OpOutput::Keys(ids)) => local.extend(ids),
-                            _ => return unavailable(),
-                        }
-                    }
-                    Reply::Array(
-                        local
-                            .into_iter()
-                            .map(|id| Reply::Bulk(Bytes::from(id)))
-                            .collect(),
-                    )
-                }
+                Slot::Keys { local, parts } => gather_keys(local, parts, &mut take),
                 Slot::Info { info, local, parts } => {
-                    let mut all = vec![local];
-                    for (s, i) in parts {
-                        match take(s, i) {
-                            Some(OpOutput::Stats(stats)) => all.push(stats),
-                            _ => return unavailable(),
-                        }
-                    }
-                    all.sort_by_key(|s| s.shard);
-                    info::render(&info, shard, &all)
+                    gather_info(&info, shard, local, parts, &mut take)
                 }
-            })
-            .collect()
+            };
+            replies.push(reply);
+        }
+        replies
     }
+}
+
+/// Completes a `KEYS` with the other shards' parts.
+fn gather_keys(
+    mut ids: Vec<String>,
+    parts: Vec<(usize, usize)>,
+    take: &mut impl FnMut(usize, usize) -> Option<OpOutput>,
+) -> Reply {
+    for (s, i) in parts {
+        match take(s, i) {
+            Some(OpOutput::Keys(more)) => ids.extend(more),
+            _ => return unavailable(),
+        }
+    }
+    Reply::Array(ids.into_iter().map(|id| Reply::Bulk(Bytes::from(id))).collect())
+}
+
+/// Completes an `INFO` with the other shards' counters.
+fn gather_info(
+    info: &Info,
+    shard: &Shard,
+    local: ShardStats,
+    parts: Vec<(usize, usize)>,
+    take: &mut impl FnMut(usize, usize) -> Option<OpOutput>,
+) -> Reply {
+    let mut all = vec![local];
+    for (s, i) in parts {
+        match take(s, i) {
+            Some(OpOutput::Stats(stats)) => all.push(stats),
+            _ => return unavailable(),
+        }
+    }
+    all.sort_by_key(|s| s.shard);
+    info::render(info, shard, &all)
 }
 
 fn unavailable() -> Reply {

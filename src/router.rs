@@ -10,8 +10,9 @@
 use futures_channel::oneshot;
 use ussl_shards::hash::owner_shard;
 
-use crate::command::{DocCommand, Keys};
+use crate::command::{DocCommand, Keys, Presence};
 use crate::protocol::Reply;
+use crate::pubsub::Notice;
 use crate::stats::ShardStats;
 
 /// One unit of work for a shard.
@@ -21,6 +22,8 @@ pub enum ShardOp {
     Doc(DocCommand),
     /// This shard's part of a `KEYS`.
     Keys(Keys),
+    /// A `PRESENCE` on a document this shard owns.
+    Presence(Presence),
     /// This shard's counters, for `INFO`.
     Stats,
 }
@@ -33,13 +36,18 @@ pub enum OpOutput {
     Stats(ShardStats),
 }
 
-/// A batch of ops from one connection's round, and where to send the results.
+/// What travels from one shard to another over the mesh.
 #[derive(Debug)]
-pub struct ShardMessage {
-    /// Ops in request order; the owner applies them in this order.
-    pub ops: Vec<ShardOp>,
-    /// Receives one output per op, in the same order.
-    pub reply: oneshot::Sender<Vec<OpOutput>>,
+pub enum ShardMessage {
+    /// A batch of ops from one connection's round, and where to send the results.
+    Batch {
+        /// Ops in request order; the owner applies them in this order.
+        ops: Vec<ShardOp>,
+        /// Receives one output per op, in the same order.
+        reply: oneshot::Sender<Vec<OpOutput>>,
+    },
+    /// One-way notices (change events, pattern announcements), in the order they were made.
+    Notices(Vec<Notice>),
 }
 
 /// The shard that owns document `id` among `shards`: stable across restarts and machines.

@@ -97,6 +97,9 @@ async fn run_shard(
     for (_, receiver) in receivers.streams() {
         glommio::spawn_local(std::rc::Rc::clone(&shard).serve_peer(receiver)).detach();
     }
+    for to in (0..count).filter(|&to| to != id) {
+        glommio::spawn_local(std::rc::Rc::clone(&shard).drain_link(to)).detach();
+    }
     if id == 0 {
         tracing::info!(shards = count, %tcp_addr, "usld ready to accept connections");
     }

@@ -10,14 +10,21 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use futures_channel::oneshot;
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::shared_channel::ConnectedReceiver;
 use ussl_shards::Store;
 
+use crate::command::{json_reply, Presence as PresenceCommand};
+use crate::protocol::Reply;
+use crate::pubsub::{EventBuilder, Links, Notice, Presence, Routes, Subscribers};
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
 use crate::shared::Shared;
 use crate::stats::{ShardCounters, ShardStats};
+
+/// Most notices sent to another shard in one mesh message.
+const NOTICE_BATCH_MAX: usize = 256;
 
 /// One shard's state, shared by the tasks on its executor through an `Rc`.
 pub struct Shard {
@@ -27,6 +34,14 @@ pub struct Shard {
     pub count: usize,
     /// The documents this shard owns.
     store: RefCell<Store>,
+    /// Presence entries on the documents this shard owns.
+    presence: RefCell<Presence>,
+    /// The subscriptions of the connections this shard accepted.
+    pub subscribers: RefCell<Subscribers>,
+    /// Which shards have subscribers for which patterns, to route this shard's change events.
+    routes: RefCell<Routes>,
+    /// Notices queued for other shards.
+    pub links: Links,
     /// This shard's counters.
     pub counters: ShardCounters,
     /// The mesh senders to every other shard.
@@ -50,10 +65,15 @@ impl Shard {
         senders: Senders<ShardMessage>,
         shared: Arc<Shared>,
     ) -> Shard {
+        let notices_max = shared.config.cross_shard_notices;
         Shard {
             id,
             count,
             store: RefCell::new(Store::new()),
+            presence: RefCell::new(Presence::new()),
+            subscribers: RefCell::new(Subscribers::new()),
+            routes: RefCell::new(Routes::new()),
+            links: Links::new(count, notices_max),
             counters: ShardCounters::default(),
             senders,
             shared,
@@ -82,7 +102,145 @@ impl Shard {
                 keys.collect(&self.store.borrow(), now_ms, &mut out);
                 OpOutput::Keys(out)
             }
+            ShardOp::Presence(command) => {
+                assert_eq!(
+                    self.owner(&command.id),
+                    self.id,
+                    "presence routed to the wrong shard"
+                );
+                OpOutput::Reply(self.op_presence(command))
+            }
             ShardOp::Stats => OpOutput::Stats(self.stats()),
+        }
+    }
+
+    /// Sets or reads presence on a document this shard owns; a change is published.
+    fn op_presence(&self, command: PresenceCommand) -> Reply {
+        let Some(data) = command.data else {
+            return json_reply(Some(&self.presence.borrow().get(&command.id)));
+        };
+        if self
+            .presence
+            .borrow_mut()
+            .set(&command.id, command.client, data.clone())
+        {
+            self.publish_presence(&command.id, command.client, data);
+        }
+        Reply::ok()
+    }
+
+    /// Ends a disconnected client's presence on a document this shard owns.
+    fn op_presence_leave(&self, id: &str, client: u64) {
+        if self.presence.borrow_mut().remove(id, client) {
+            self.publish_presence(id, client, serde_json::Value::Null);
+        }
+    }
+
+    fn publish_presence(&self, id: &str, client: u64, data: serde_json::Value) {
+        self.publish(id, || {
+            EventBuilder::new("presence")
+                .field("client", client)
+                .field("data", data)
+                .encode()
+        });
+    }
+
+    /// Sends a change of document `id` (owned here) to every shard with a matching subscriber;
+    /// `payload` builds the event only when someone wants it.
+    pub fn publish(&self, id: &str, payload: impl FnOnce() -> Bytes) {
+        let mut destinations = Vec::new();
+        self.routes
+            .borrow()
+            .destinations(id.as_bytes(), &mut destinations);
+        if destinations.is_empty() {
+            return;
+        }
+        let payload = payload();
+        for to in destinations {
+            if to == self.id {
+                self.subscribers.borrow().deliver(id.as_bytes(), &payload);
+            } else {
+                self.links.send(
+                    to,
+                    Notice::Event {
+                        id: Bytes::copy_from_slice(id.as_bytes()),
+                        payload: payload.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Tells every shard that this one now has subscribers for `pattern`; returns one
+    /// acknowledgement per other shard.
+    pub fn announce(&self, pattern: Bytes) -> Vec<oneshot::Receiver<()>> {
+        self.routes.borrow_mut().add(pattern.clone(), self.id);
+        (0..self.count)
+            .filter(|&to| to != self.id)
+            .map(|to| {
+                let (ack, acked) = oneshot::channel();
+                let notice = Notice::Announce {
+                    pattern: pattern.clone(),
+                    shard: self.id,
+                    ack: Some(ack),
+                };
+                self.links.send(to, notice);
+                acked
+            })
+            .collect()
+    }
+
+    /// Drops `client`'s subscription to `pattern`, telling every shard when it was this shard's
+    /// last subscriber for it. Returns how many patterns the client still holds.
+    pub fn unsubscribe(&self, client: u64, pattern: &Bytes) -> usize {
+        let changed = self.subscribers.borrow_mut().unsubscribe(client, pattern);
+        if changed.announce {
+            self.routes.borrow_mut().remove(pattern, self.id);
+            for to in (0..self.count).filter(|&to| to != self.id) {
+                let notice = Notice::Withdraw {
+                    pattern: pattern.clone(),
+                    shard: self.id,
+                };
+                self.links.send(to, notice);
+            }
+        }
+        changed.count
+    }
+
+    /// Ends a closed connection's presence on document `id`, wherever that document lives.
+    pub fn presence_leave(&self, id: String, client: u64) {
+        let owner = self.owner(&id);
+        if owner == self.id {
+            self.op_presence_leave(&id, client);
+        } else {
+            self.links.send(owner, Notice::PresenceLeave { id, client });
+        }
+    }
+
+    /// Acts on a notice from another shard.
+    fn take_notice(&self, notice: Notice) {
+        match notice {
+            Notice::Event { id, payload } => self.subscribers.borrow().deliver(&id, &payload),
+            Notice::Announce { pattern, shard, ack } => {
+                self.routes.borrow_mut().add(pattern, shard);
+                if let Some(ack) = ack {
+                    // The subscriber may have gone meanwhile; nobody waits then.
+                    let _ = ack.send(());
+                }
+            }
+            Notice::Withdraw { pattern, shard } => self.routes.borrow_mut().remove(&pattern, shard),
+            Notice::PresenceLeave { id, client } => self.op_presence_leave(&id, client),
+        }
+    }
+
+    /// Moves the notices queued for shard `to` over the mesh, in order, until that shard is gone.
+    pub async fn drain_link(self: Rc<Self>, to: usize) {
+        loop {
+            let batch = self.links.next_batch(to, NOTICE_BATCH_MAX).await;
+            if let Err(e) = self.senders.send_to(to, ShardMessage::Notices(batch)).await {
+                tracing::debug!(from = self.id, to, error = %e, "notice link closed");
+                return;
+            }
         }
     }
 
@@ -110,7 +268,7 @@ impl Shard {
         ops: Vec<ShardOp>,
     ) -> Option<oneshot::Receiver<Vec<OpOutput>>> {
         let (reply, outputs) = oneshot::channel();
-        let message = ShardMessage { ops, reply };
+        let message = ShardMessage::Batch { ops, reply };
         match self.senders.send_to(to, message).await {
             Ok(()) => Some(outputs),
             Err(e) => {
@@ -120,19 +278,25 @@ impl Shard {
         }
     }
 
-    /// Serves batches sent by one peer shard until that peer goes away: applies each batch's ops in
-    /// order and sends back their outputs.
+    /// Serves what one peer shard sends until that peer goes away: applies each batch's ops in
+    /// order and sends back their outputs, and acts on notices. Never waits for room on this
+    /// shard's own links (see [`crate::pubsub::links`] for why).
     pub async fn serve_peer(self: Rc<Self>, receiver: ConnectedReceiver<ShardMessage>) {
         while let Some(message) = receiver.recv().await {
-            let now = now_ms();
-            let outputs = message
-                .ops
-                .into_iter()
-                .map(|op| self.op_apply(op, now))
-                .collect();
-            ShardCounters::add(&self.counters.remote_batches, 1);
-            // The connection may have closed meanwhile; its results are then simply dropped.
-            let _ = message.reply.send(outputs);
+            match message {
+                ShardMessage::Batch { ops, reply } => {
+                    let now = now_ms();
+                    let outputs = ops.into_iter().map(|op| self.op_apply(op, now)).collect();
+                    ShardCounters::add(&self.counters.remote_batches, 1);
+                    // The connection may have closed meanwhile; its results are then dropped.
+                    let _ = reply.send(outputs);
+                }
+                ShardMessage::Notices(notices) => {
+                    for notice in notices {
+                        self.take_notice(notice);
+                    }
+                }
+            }
         }
     }
 }

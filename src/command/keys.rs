@@ -1,15 +1,12 @@
 //! `KEYS [pattern]`: lists the documents whose ids match a glob, gathered from every shard.
 //!
 //! Matching is bounded: the glob matcher runs in O(pattern × id) time whatever the pattern, and the
-//! pattern itself is at most [`PATTERN_BYTES_MAX`] bytes.
+//! pattern itself is at most `--max-pattern-bytes` long.
 
 use ussl_shards::Store;
 
 use super::ArgReader;
 use crate::protocol::Reply;
-
-/// Longest glob pattern accepted, in bytes; longer ones are refused before any matching.
-pub const PATTERN_BYTES_MAX: usize = 4096;
 
 /// A parsed `KEYS`.
 #[derive(Debug, Clone)]
@@ -19,17 +16,17 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Parses `KEYS [pattern]`.
-    pub fn parse(args: &mut ArgReader) -> Result<Keys, Reply> {
+    /// Parses `KEYS [pattern]`, refusing patterns longer than `pattern_bytes_max`.
+    pub fn parse(args: &mut ArgReader, pattern_bytes_max: usize) -> Result<Keys, Reply> {
         let pattern = if args.remaining() > 0 {
             args.string()?
         } else {
             "*".to_string()
         };
         args.finish()?;
-        if pattern.len() > PATTERN_BYTES_MAX {
+        if pattern.len() > pattern_bytes_max {
             return Err(Reply::error(format!(
-                "pattern is longer than {PATTERN_BYTES_MAX} bytes"
+                "pattern is longer than {pattern_bytes_max} bytes"
             )));
         }
         Ok(Keys { pattern })

@@ -14,13 +14,16 @@ pub mod inc;
 pub mod info;
 pub mod keys;
 pub mod ping;
+pub mod presence;
 pub mod push;
 pub mod set;
+pub mod subscribe;
 
 use bytes::Bytes;
 use serde_json::Value;
 use ussl_shards::{ErrorKind, Path, Store, StoreError};
 
+use crate::config::Config;
 use crate::protocol::Reply;
 
 pub use auth::{Auth, Hello};
@@ -32,8 +35,10 @@ pub use inc::Inc;
 pub use info::Info;
 pub use keys::Keys;
 pub use ping::{Echo, Ping};
+pub use presence::Presence;
 pub use push::Push;
 pub use set::Set;
+pub use subscribe::{Subscribe, Unsubscribe};
 
 /// Every command the server understands, after parsing.
 #[derive(Debug)]
@@ -49,6 +54,9 @@ pub enum Command {
     CommandDocs(CommandDocs),
     Info(Info),
     Keys(Keys),
+    Subscribe(Subscribe),
+    Unsubscribe(Unsubscribe),
+    Presence(Presence),
     Doc(DocCommand),
 }
 
@@ -97,8 +105,9 @@ pub fn allowed_before_auth(name: &[u8]) -> bool {
         .any(|allowed| name.eq_ignore_ascii_case(allowed.as_bytes()))
 }
 
-/// Parses one request's arguments into a command, or the error reply to send instead.
-pub fn parse(args: Vec<Bytes>) -> Result<Command, Reply> {
+/// Parses one request's arguments into a command, or the error reply to send instead. `client`
+/// is the sending connection's id; `config` holds the limits arguments are checked against.
+pub fn parse(args: Vec<Bytes>, config: &Config, client: u64) -> Result<Command, Reply> {
     let mut args = ArgReader::new(args)?;
     let name = args.name.clone();
     let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
@@ -119,7 +128,17 @@ pub fn parse(args: Vec<Bytes>) -> Result<Command, Reply> {
     } else if is("ECHO") {
         Command::Echo(Echo::parse(&mut args)?)
     } else if is("KEYS") {
-        Command::Keys(Keys::parse(&mut args)?)
+        Command::Keys(Keys::parse(&mut args, config.pattern_bytes_max)?)
+    } else if is("SUB") || is("PSUBSCRIBE") {
+        Command::Subscribe(Subscribe::parse(&mut args, config.pattern_bytes_max)?)
+    } else if is("UNSUB") || is("PUNSUBSCRIBE") {
+        Command::Unsubscribe(Unsubscribe::parse(&mut args, config.pattern_bytes_max)?)
+    } else if is("PRESENCE") {
+        Command::Presence(Presence::parse(
+            &mut args,
+            client,
+            config.presence_bytes_max,
+        )?)
     } else if is("INFO") {
         Command::Info(Info::parse(&mut args)?)
     } else if is("AUTH") {
@@ -242,16 +261,21 @@ impl ArgReader {
     /// as the string they spell when they are not JSON. Joining mirrors the inline form, where the
     /// value is the rest of the line, so a client that split an unquoted value still means it.
     pub fn value(&mut self) -> Result<Value, Reply> {
+        json_value(&self.rest_bytes()?)
+    }
+
+    /// The rest of the arguments joined by single spaces, as [`ArgReader::value`] reads them;
+    /// at least one must be left.
+    pub fn rest_bytes(&mut self) -> Result<Bytes, Reply> {
         if self.remaining() == 0 {
             return Err(self.wrong_arity());
         }
         let rest: Vec<Bytes> = self.args.by_ref().collect();
-        let joined = if rest.len() == 1 {
-            rest[0].to_vec()
+        Ok(if rest.len() == 1 {
+            rest[0].clone()
         } else {
-            rest.join(&b' ')
-        };
-        json_value(&joined)
+            Bytes::from(rest.join(&b' '))
+        })
     }
 
     /// Ends parsing: any argument left over is an arity error.

@@ -41,6 +41,13 @@ pub enum Reply {
     NilArray,
     /// Key/value pairs: a RESP3 map, or a flat array of `2n` items in RESP2.
     Map(Vec<(Reply, Reply)>),
+    /// Out-of-band data the server sends unasked (subscription confirmations and change
+    /// events): a RESP3 push (`>3\r\n...`), or a plain array in RESP2, as Redis sends
+    /// pub/sub messages.
+    Push(Vec<Reply>),
+    /// Several replies sent back to back for one request, as Redis answers `PSUBSCRIBE a b`
+    /// with one confirmation per pattern. Nothing marks where the sequence starts or ends.
+    Sequence(Vec<Reply>),
 }
 
 impl Reply {
@@ -100,6 +107,20 @@ impl Reply {
                 put_length(out, b'*', items.len());
                 for item in items {
                     item.encode(out, protocol);
+                }
+            }
+            Reply::Push(items) => {
+                match protocol {
+                    Protocol::Resp2 => put_length(out, b'*', items.len()),
+                    Protocol::Resp3 => put_length(out, b'>', items.len()),
+                }
+                for item in items {
+                    item.encode(out, protocol);
+                }
+            }
+            Reply::Sequence(replies) => {
+                for reply in replies {
+                    reply.encode(out, protocol);
                 }
             }
             Reply::Map(pairs) => {
@@ -190,6 +211,20 @@ mod tests {
         let map = Reply::Map(vec![(Reply::bulk("k"), Reply::Integer(1))]);
         assert_eq!(encoded(&map), b"*2\r\n$1\r\nk\r\n:1\r\n");
         assert_eq!(encoded_resp3(&map), b"%1\r\n$1\r\nk\r\n:1\r\n");
+    }
+
+    #[test]
+    fn pushes_are_arrays_in_resp2_and_pushes_in_resp3() {
+        let push = Reply::Push(vec![Reply::bulk("pmessage"), Reply::Integer(2)]);
+        assert_eq!(encoded(&push), b"*2\r\n$8\r\npmessage\r\n:2\r\n");
+        assert_eq!(encoded_resp3(&push), b">2\r\n$8\r\npmessage\r\n:2\r\n");
+    }
+
+    #[test]
+    fn a_sequence_is_its_replies_back_to_back() {
+        let sequence = Reply::Sequence(vec![Reply::ok(), Reply::Integer(1)]);
+        assert_eq!(encoded(&sequence), b"+OK\r\n:1\r\n");
+        assert_eq!(encoded(&Reply::Sequence(Vec::new())), b"");
     }
 
     #[test]

@@ -294,7 +294,9 @@ fn parse_inline(buf: &mut BytesMut, limits: &RequestLimits) -> Result<Step, Prot
 /// Whether a command's last argument is a JSON value that must stay whole
 /// on an inline line.
 fn takes_rest_as_value(command: &[u8]) -> bool {
-    command.eq_ignore_ascii_case(b"SET") || command.eq_ignore_ascii_case(b"PUSH")
+    [&b"SET"[..], b"PUSH", b"PRESENCE"]
+        .iter()
+        .any(|name| command.eq_ignore_ascii_case(name))
 }
 
 /// Splits an inline line into arguments, keeping the value of `SET` and
