@@ -121,8 +121,76 @@ pub fn increment(root: &mut Value, path: &Path, delta: &Number) -> Result<Number
     }
 }
 
+/// Removes every element equal to `value` from the array at `path` and returns how many were
+/// removed; a missing member removes nothing, a non-array is [`StoreError::NotAnArray`].
+pub fn pull(root: &mut Value, path: &Path, value: &Value) -> Result<usize, StoreError> {
+    let last = last_segment(path)?;
+    let Some(parent) = parent_if_present(root, path)? else {
+        return Ok(0);
+    };
+    match member_mut(parent, path, last) {
+        Ok(Some(Value::Array(items))) => {
+            let before = items.len();
+            items.retain(|item| item != value);
+            Ok(before - items.len())
+        }
+        Ok(Some(other)) => Err(StoreError::NotAnArray {
+            path: path.to_string(),
+            found: JsonKind::of(other),
+        }),
+        Ok(None) | Err(StoreError::IndexOutOfRange { .. }) => Ok(0),
+        Err(error) => Err(error),
+    }
+}
+
+/// Returns the value at a path of map keys (no array indexing), as merges address registers.
+pub(crate) fn get_keys<'a>(root: &'a Value, keys: &str) -> Option<&'a Value> {
+    keys.split('.')
+        .try_fold(root, |current, key| current.as_object()?.get(key))
+}
+
+/// Stores `value` at a path of map keys, replacing anything that is not a map on the way by an
+/// empty map. Merges use this total form: a replica's write must land whatever this replica
+/// holds, and the same writes in any order must give the same tree.
+pub(crate) fn force_set(root: &mut Value, keys: &str, value: Value) {
+    let mut current = root;
+    for key in keys.split('.') {
+        if !current.is_object() {
+            *current = Value::Object(Map::new());
+        }
+        let Value::Object(map) = current else {
+            return;
+        };
+        current = map
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    *current = value;
+}
+
+/// Removes the member at a path of map keys, if it is there.
+pub(crate) fn force_delete(root: &mut Value, keys: &str) {
+    let (parent, last) = match keys.rsplit_once('.') {
+        Some((parent, last)) => (get_keys_mut(root, parent), last),
+        None => (Some(root), keys),
+    };
+    if let Some(Value::Object(map)) = parent {
+        map.shift_remove(last);
+    }
+}
+
+/// The mutable form of [`get_keys`].
+fn get_keys_mut<'a>(root: &'a mut Value, keys: &str) -> Option<&'a mut Value> {
+    keys.split('.')
+        .try_fold(root, |current, key| current.as_object_mut()?.get_mut(key))
+}
+
 /// Adds two JSON numbers as [`increment`] documents.
-fn add_numbers(current: &Number, delta: &Number, path: &Path) -> Result<Number, StoreError> {
+pub(crate) fn add_numbers(
+    current: &Number,
+    delta: &Number,
+    path: &Path,
+) -> Result<Number, StoreError> {
     let overflow = || StoreError::Overflow {
         path: path.to_string(),
     };
