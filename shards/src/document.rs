@@ -146,10 +146,13 @@ impl Document {
 
     /// Returns the document as readers see it: plain JSON, always an object.
     ///
-    /// Borrowed for the tree strategies; built on demand for the others.
+    /// Borrowed for `lww`, whose members show in the order they were first written here;
+    /// built on demand for the others, whose members show in an order every replica agrees on
+    /// (`crdt-map` keys sorted, counters and sets by path).
     pub fn root(&self) -> Cow<'_, Value> {
         match &self.body {
-            Body::Lww(doc) | Body::Map(doc) => Cow::Borrowed(doc.root()),
+            Body::Lww(doc) => Cow::Borrowed(doc.root()),
+            Body::Map(doc) => Cow::Owned(sorted(doc.root())),
             Body::Counter(doc) => Cow::Owned(doc.render()),
             Body::Set(doc) => Cow::Owned(doc.render()),
         }
@@ -301,6 +304,24 @@ impl Document {
         }
         event.insert("version".into(), json!(change.version));
         Value::Object(event)
+    }
+}
+
+/// A copy of `value` with every map's keys in sorted order.
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, member)| (key.clone(), sorted(member)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        scalar => scalar.clone(),
     }
 }
 

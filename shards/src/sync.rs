@@ -64,8 +64,12 @@ pub struct WireRegister {
     pub path: String,
     /// The write's stamp.
     pub stamp: WireStamp,
-    /// The value; absent for a deletion.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The value; absent for a deletion. A present `null` is the value null.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub value: Option<Value>,
     /// True for a deletion.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -101,6 +105,12 @@ pub struct WireElement {
     /// Whether it has been removed.
     #[serde(default)]
     pub removed: bool,
+}
+
+/// Reads a field that is present as `Some`, even when it is `null` (serde's default would read a
+/// present `null` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 fn is_false(flag: &bool) -> bool {
@@ -333,6 +343,13 @@ mod tests {
                 replica: 7
             }
         );
+    }
+
+    #[test]
+    fn a_null_value_is_not_a_deletion() {
+        let text = br#"{"strategy": "lww", "registers": [{"path": "a", "stamp": [1, 0, 1], "value": null}]}"#;
+        let writes = read_registers(Update::parse(text).expect("parses"), 1_000).expect("valid");
+        assert_eq!(writes[0].value, Some(Value::Null));
     }
 
     #[test]
