@@ -153,36 +153,46 @@ pub(crate) fn get_keys<'a>(root: &'a Value, keys: &str) -> Option<&'a Value> {
 /// empty map. Merges use this total form: a replica's write must land whatever this replica
 /// holds, and the same writes in any order must give the same tree.
 pub(crate) fn force_set(root: &mut Value, keys: &str, value: Value) {
+    let (parent, last) = split_last(keys);
+    force_map(root, parent).insert(last.to_owned(), value);
+}
+
+/// Removes the member at a path of map keys, making every ancestor a map as [`force_set`]
+/// does: a deletion at `a.x` says that `a` is a map without `x`, which must hold whichever of
+/// the writes around it a replica received first.
+pub(crate) fn force_delete(root: &mut Value, keys: &str) {
+    let (parent, last) = split_last(keys);
+    force_map(root, parent).shift_remove(last);
+}
+
+/// Splits dotted keys into the parent's keys (`None` for the root) and the last key.
+fn split_last(keys: &str) -> (Option<&str>, &str) {
+    match keys.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, keys),
+    }
+}
+
+/// The map at a path of map keys, made (replacing whatever else is there) when missing.
+fn force_map<'a>(root: &'a mut Value, keys: Option<&str>) -> &'a mut Map<String, Value> {
     let mut current = root;
-    for key in keys.split('.') {
-        if !current.is_object() {
-            *current = Value::Object(Map::new());
-        }
-        let Value::Object(map) = current else {
-            return;
-        };
-        current = map
+    for key in keys.into_iter().flat_map(|keys| keys.split('.')) {
+        current = as_map(current)
             .entry(key.to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
     }
-    *current = value;
+    as_map(current)
 }
 
-/// Removes the member at a path of map keys, if it is there.
-pub(crate) fn force_delete(root: &mut Value, keys: &str) {
-    let (parent, last) = match keys.rsplit_once('.') {
-        Some((parent, last)) => (get_keys_mut(root, parent), last),
-        None => (Some(root), keys),
-    };
-    if let Some(Value::Object(map)) = parent {
-        map.shift_remove(last);
+/// The map `value` is, after replacing it by an empty map if it is something else.
+fn as_map(value: &mut Value) -> &mut Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(Map::new());
     }
-}
-
-/// The mutable form of [`get_keys`].
-fn get_keys_mut<'a>(root: &'a mut Value, keys: &str) -> Option<&'a mut Value> {
-    keys.split('.')
-        .try_fold(root, |current, key| current.as_object_mut()?.get_mut(key))
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("the value was just made a map"),
+    }
 }
 
 /// Adds two JSON numbers as [`increment`] documents.
