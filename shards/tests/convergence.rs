@@ -155,7 +155,10 @@ fn small_value(rng: &mut StdRng) -> Value {
 
 /// One random live write on a tree document (`lww` or `crdt-map`).
 fn tree_write(rng: &mut StdRng) -> (Path, Edit) {
-    let at = path(pick(rng, &["a", "a.x", "a.y", "a.y.z", "b", "c.d", "list", "n"]));
+    let at = path(pick(
+        rng,
+        &["a", "a.x", "a.y", "a.y.z", "b", "c.d", "list", "n"],
+    ));
     let edit = match rng.gen_range(0..10) {
         0..=4 => Edit::Set(small_value(rng)),
         5 => Edit::Delete,
@@ -182,11 +185,20 @@ fn counter_write(rng: &mut StdRng, expected: &mut Expected) -> (Path, Edit) {
 
 /// One random live write on a `crdt-set` document. `kept` values are only ever added; the
 /// others are added, removed and edited.
-fn set_write(rng: &mut StdRng, replica: usize, step: usize, expected: &mut Expected) -> (Path, Edit) {
+fn set_write(
+    rng: &mut StdRng,
+    replica: usize,
+    step: usize,
+    expected: &mut Expected,
+) -> (Path, Edit) {
     match rng.gen_range(0..10) {
         0..=2 => {
             let value = json!(format!("keep-{replica}-{step}"));
-            expected.kept.entry("kept".into()).or_default().push(value.clone());
+            expected
+                .kept
+                .entry("kept".into())
+                .or_default()
+                .push(value.clone());
             (path("kept"), Edit::Push(value))
         }
         3..=4 => (path("tmp"), Edit::Push(json!(rng.gen_range(0..6)))),
@@ -244,23 +256,38 @@ fn run_scenario(seed: u64, strategy: Strategy) {
     let text = ussl_shards::json_text::to_text(&first);
     for replica in 1..count {
         let other = net.read(replica);
-        assert_eq!(other, first, "seed {seed}: replica {replica} differs from replica 0");
+        assert_eq!(
+            other, first,
+            "seed {seed}: replica {replica} differs from replica 0"
+        );
         // `lww` members show in the order each replica first saw them; every other strategy
         // reads byte for byte the same everywhere.
         if strategy != Strategy::Lww {
             let other_text = ussl_shards::json_text::to_text(&other);
-            assert_eq!(other_text, text, "seed {seed}: replica {replica} reads differently");
+            assert_eq!(
+                other_text, text,
+                "seed {seed}: replica {replica} reads differently"
+            );
         }
     }
     for (at, total) in &expected.totals {
         let shown = ussl_shards::value::get(&first, &path(at)).and_then(Value::as_f64);
-        assert_eq!(shown, Some(*total), "seed {seed}: counter {at} lost an increment: {first}");
+        assert_eq!(
+            shown,
+            Some(*total),
+            "seed {seed}: counter {at} lost an increment: {first}"
+        );
     }
     for (at, values) in &expected.kept {
-        let shown = ussl_shards::value::get(&first, &path(at)).cloned().unwrap_or(Value::Null);
+        let shown = ussl_shards::value::get(&first, &path(at))
+            .cloned()
+            .unwrap_or(Value::Null);
         for value in values {
             let present = shown.as_array().is_some_and(|items| items.contains(value));
-            assert!(present, "seed {seed}: set add {value} lost from {at}: {shown}");
+            assert!(
+                present,
+                "seed {seed}: set add {value} lost from {at}: {shown}"
+            );
         }
     }
 }
@@ -273,7 +300,10 @@ fn run(strategy: Strategy) {
         return;
     }
     let base: u64 = rand::random();
-    println!("{strategy}: seeds {base}..{} (replay one with USSL_SEED=<seed>)", base.wrapping_add(SCENARIOS));
+    println!(
+        "{strategy}: seeds {base}..{} (replay one with USSL_SEED=<seed>)",
+        base.wrapping_add(SCENARIOS)
+    );
     for offset in 0..SCENARIOS {
         let seed = base.wrapping_add(offset);
         let outcome = std::panic::catch_unwind(|| run_scenario(seed, strategy));

@@ -33,9 +33,7 @@ impl Del {
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
         match self.path {
-            None => Reply::Integer(i64::from(
-                store.delete_document(&self.id, now_ms).is_some(),
-            )),
+            None => Reply::Integer(i64::from(store.delete_document(&self.id, now_ms).is_some())),
             Some(path) => edit_reply(store.edit(&self.id, path, Edit::Delete, now_ms)),
         }
     }

@@ -310,9 +310,10 @@ fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
     if rest.is_empty() {
         return Ok(args);
     }
-    if is_merge || args
-        .first()
-        .is_some_and(|command| takes_rest_as_value(command))
+    if is_merge
+        || args
+            .first()
+            .is_some_and(|command| takes_rest_as_value(command))
     {
         let value_bytes = rest
             .iter()

@@ -186,7 +186,7 @@ impl Registers {
             .filter(|register| register.stamp > write.stamp)
             .map(|register| (register.clone(), self.content(&register.path).cloned()))
             .collect();
-        later.sort_by(|a, b| a.0.stamp.cmp(&b.0.stamp));
+        later.sort_by_key(|(register, _)| register.stamp);
         self.registers.drain(below);
         put(&mut self.root, &write.path, write.value);
         self.record(&write.path, write.stamp, version);
