@@ -57,6 +57,16 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A seed for this shard's server replica ids, different for every shard and every start: the
+/// replica ids stamped on this process's writes must not be reused by another process.
+fn replica_seed(shard: usize) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let text = format!("{nanos}:{}:{shard}", std::process::id());
+    ussl_shards::stable_hash(text.as_bytes())
+}
+
 impl Shard {
     /// A shard with an empty store.
     pub fn new(
@@ -69,7 +79,7 @@ impl Shard {
         Shard {
             id,
             count,
-            store: RefCell::new(Store::new()),
+            store: RefCell::new(Store::with_replica_seed(replica_seed(id))),
             presence: RefCell::new(Presence::new()),
             subscribers: RefCell::new(Subscribers::new()),
             routes: RefCell::new(Routes::new()),

@@ -33,18 +33,14 @@ fn create_of_an_existing_id_is_refused_and_keeps_the_document() {
 }
 
 #[test]
-fn create_with_a_crdt_strategy_is_refused_as_not_yet_supported() {
+fn create_works_with_every_json_strategy() {
     let server = Server::start(&[]);
     let mut client = server.connect();
-    for strategy in ["crdt-counter", "crdt-set", "crdt-map", "crdt-text"] {
-        let reply = client.cmd(&["CREATE", "doc", "STRATEGY", strategy]);
-        assert!(reply.is_error("ERR"), "{strategy}: {reply:?}");
-        assert!(
-            format!("{reply:?}").contains("not yet supported"),
-            "{reply:?}"
-        );
+    for strategy in ["lww", "crdt-counter", "crdt-set", "crdt-map"] {
+        let id = format!("doc:{strategy}");
+        assert_eq!(client.cmd(&["CREATE", &id, "STRATEGY", strategy]), ok());
+        assert_eq!(client.cmd(&["GET", &id]), bulk("{}"), "{strategy}");
     }
-    assert_eq!(client.cmd(&["KEYS", "*"]), Resp::Array(Some(vec![])));
 }
 
 #[test]

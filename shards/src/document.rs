@@ -1,68 +1,565 @@
-//! One stored document: its merge strategy, its JSON tree and its expiry.
+//! One stored document: its strategy's state, its version and its expiry.
 //!
-//! The store keeps these by id. Keeping the strategy beside the tree lets
-//! later CRDT strategies change how writes apply without changing how the
-//! store finds documents, and keeping the expiry here lets every lookup
-//! decide liveness from the document alone.
+//! The store keeps these by id. A document's strategy is fixed when it is made, and decides how
+//! every write applies: [`Document::edit`] dispatches a live write to the strategy's module
+//! (see `docs/strategies.md` for the whole table), [`Document::merge`] joins a replica's update,
+//! and [`Document::sync`] answers what a replica is missing. Every change bumps the version.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
-use crate::strategy::Strategy;
+use serde_json::{json, Map, Number, Value};
 
-/// A document: a JSON object, the strategy that merges writes to it, and an
-/// optional expiry time.
+use crate::change::{Change, Op};
+use crate::error::{JsonKind, StoreError};
+use crate::hlc::{Clock, Stamp};
+use crate::path::{Path, Segment};
+use crate::strategy::counter::Counters;
+use crate::strategy::lww::Registers;
+use crate::strategy::set::Sets;
+use crate::strategy::{map, Strategy};
+use crate::sync::{self, Update};
+use crate::value;
+
+/// A document: its strategy's state, a version bumped by every change, and an optional expiry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
-    strategy: Strategy,
-    root: Value,
+    body: Body,
+    version: u64,
     expires_at_ms: Option<u64>,
 }
 
-impl Document {
-    /// Makes an empty document (the root is `{}`).
-    ///
-    /// `expires_at_ms` is an absolute time in milliseconds on the same clock
-    /// the store is given as `now_ms`, or `None` for a document that lives
-    /// until deleted.
-    pub fn new(strategy: Strategy, expires_at_ms: Option<u64>) -> Document {
-        Document {
-            strategy,
-            root: Value::Object(Map::new()),
-            expires_at_ms,
+/// The state of each strategy.
+#[derive(Debug, Clone, PartialEq)]
+enum Body {
+    Lww(Registers),
+    Map(Registers),
+    Counter(Counters),
+    Set(Sets),
+}
+
+/// A live write, addressed to a path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// SET: write a value.
+    Set(Value),
+    /// DEL of a path.
+    Delete,
+    /// PUSH: add a value to an array or set.
+    Push(Value),
+    /// PULL: remove a value from an array or set.
+    Pull(Value),
+    /// INC: add to a number.
+    Increment(Number),
+}
+
+impl Edit {
+    /// The kind of change this edit makes.
+    fn op(&self) -> Op {
+        match self {
+            Edit::Set(_) => Op::Set,
+            Edit::Delete => Op::Delete,
+            Edit::Push(_) => Op::Push,
+            Edit::Pull(_) => Op::Pull,
+            Edit::Increment(_) => Op::Increment,
         }
+    }
+
+    /// The command's name, for errors.
+    fn command(&self) -> &'static str {
+        match self {
+            Edit::Set(_) => "SET",
+            Edit::Delete => "DEL",
+            Edit::Push(_) => "PUSH",
+            Edit::Pull(_) => "PULL",
+            Edit::Increment(_) => "INC",
+        }
+    }
+}
+
+/// What a live write answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Written (SET).
+    Done,
+    /// Whether something was deleted (DEL).
+    Deleted(bool),
+    /// The array's or set's new length (PUSH).
+    Length(usize),
+    /// How many elements were removed (PULL).
+    Removed(usize),
+    /// The number after the write (INC).
+    Number(Number),
+}
+
+/// Hands out stamps for one document's live writes: the store's clock, the time of the request,
+/// and the document's own server replica id.
+pub struct Stamper<'a> {
+    /// The store's hybrid logical clock.
+    pub clock: &'a mut Clock,
+    /// The request's time.
+    pub now_ms: u64,
+    /// The server's replica id for this document.
+    pub replica: u64,
+}
+
+impl Stamper<'_> {
+    fn next(&mut self) -> Stamp {
+        self.clock.tick(self.now_ms, self.replica)
+    }
+}
+
+impl Document {
+    /// Makes an empty document (it reads as `{}`).
+    ///
+    /// `expires_at_ms` is an absolute time in milliseconds on the same clock the store is given
+    /// as `now_ms`, or `None` for a document that lives until deleted. `crdt-text` is made by
+    /// the text module and is refused here.
+    pub fn new(strategy: Strategy, expires_at_ms: Option<u64>) -> Result<Document, StoreError> {
+        let body = match strategy {
+            Strategy::Lww => Body::Lww(Registers::new()),
+            Strategy::CrdtMap => Body::Map(Registers::new()),
+            Strategy::CrdtCounter => Body::Counter(Counters::new()),
+            Strategy::CrdtSet => Body::Set(Sets::new()),
+            Strategy::CrdtText => return Err(StoreError::NotSupported(strategy)),
+        };
+        Ok(Document {
+            body,
+            version: 0,
+            expires_at_ms,
+        })
     }
 
     /// Returns the strategy chosen when the document was created.
     pub fn strategy(&self) -> Strategy {
-        self.strategy
+        match self.body {
+            Body::Lww(_) => Strategy::Lww,
+            Body::Map(_) => Strategy::CrdtMap,
+            Body::Counter(_) => Strategy::CrdtCounter,
+            Body::Set(_) => Strategy::CrdtSet,
+        }
     }
 
-    /// Returns the document's JSON tree, which is always an object.
-    pub fn root(&self) -> &Value {
-        &self.root
+    /// The document's version: how many changes it has taken.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
-    /// Returns the tree for the store's path operations.
+    /// Returns the document as readers see it: plain JSON, always an object.
     ///
-    /// Crate-private so that only those operations, which never replace the
-    /// root itself, can edit it: the root stays an object.
-    pub(crate) fn root_mut(&mut self) -> &mut Value {
-        &mut self.root
+    /// Borrowed for `lww`, whose members show in the order they were first written here;
+    /// built on demand for the others, whose members show in an order every replica agrees on
+    /// (`crdt-map` keys sorted, counters and sets by path).
+    pub fn root(&self) -> Cow<'_, Value> {
+        match &self.body {
+            Body::Lww(doc) => Cow::Borrowed(doc.root()),
+            Body::Map(doc) => Cow::Owned(sorted(doc.root())),
+            Body::Counter(doc) => Cow::Owned(doc.render()),
+            Body::Set(doc) => Cow::Owned(doc.render()),
+        }
     }
 
-    /// Returns when the document expires, in milliseconds on the store's
-    /// clock, or `None` when it has no TTL.
+    /// Returns the value at `path` as readers see it, or `None` when nothing is there.
+    pub fn get(&self, path: &Path) -> Option<Cow<'_, Value>> {
+        match self.root() {
+            Cow::Borrowed(root) => value::get(root, path).map(Cow::Borrowed),
+            Cow::Owned(root) => value::get(&root, path).cloned().map(Cow::Owned),
+        }
+    }
+
+    /// Returns when the document expires, in milliseconds on the store's clock, or `None` when
+    /// it has no TTL.
     pub fn expires_at_ms(&self) -> Option<u64> {
         self.expires_at_ms
     }
 
     /// Reports whether the document has expired at `now_ms`.
     ///
-    /// A document is gone from the moment its expiry time is reached, so a
-    /// TTL of `n` milliseconds gives exactly `n` milliseconds of life.
+    /// A document is gone from the moment its expiry time is reached, so a TTL of `n`
+    /// milliseconds gives exactly `n` milliseconds of life.
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expires_at_ms
             .is_some_and(|expires_at_ms| now_ms >= expires_at_ms)
+    }
+
+    /// Applies a live write at `path`; the change is `None` when the write changed nothing
+    /// (a DEL or PULL that found nothing). On error the document is unchanged.
+    pub fn edit(
+        &mut self,
+        path: Path,
+        edit: Edit,
+        stamper: &mut Stamper<'_>,
+    ) -> Result<(Outcome, Option<Change>), StoreError> {
+        let version = self.version + 1;
+        let op = edit.op();
+        let (outcome, changed) = match &mut self.body {
+            Body::Lww(doc) => edit_registers(doc, &path, edit, stamper.next(), version, false)?,
+            Body::Map(doc) => edit_registers(doc, &path, edit, stamper.next(), version, true)?,
+            Body::Counter(doc) => edit_counter(doc, &path, edit, stamper.replica, version)?,
+            Body::Set(doc) => edit_set(doc, &path, edit, stamper, version)?,
+        };
+        if !changed {
+            return Ok((outcome, None));
+        }
+        self.version = version;
+        let change = Change {
+            version,
+            op,
+            path: Some(path),
+        };
+        Ok((outcome, Some(change)))
+    }
+
+    /// Records a whole-document change (CREATE, or a re-creation) as a new version.
+    pub(crate) fn touch(&mut self, op: Op) -> Change {
+        self.version += 1;
+        Change {
+            version: self.version,
+            op,
+            path: None,
+        }
+    }
+
+    /// Joins a replica's update; `None` when it held nothing new. Every element is validated
+    /// before any is applied, so a refused update leaves the document as it was.
+    pub fn merge(
+        &mut self,
+        update: Update,
+        clock: &mut Clock,
+        now_ms: u64,
+    ) -> Result<Option<Change>, StoreError> {
+        let strategy = update.strategy()?;
+        if strategy != self.strategy() {
+            return Err(StoreError::StrategyMismatch {
+                document: self.strategy(),
+                update: strategy,
+            });
+        }
+        let version = self.version + 1;
+        let mut changed = false;
+        match &mut self.body {
+            Body::Lww(doc) | Body::Map(doc) => {
+                for write in sync::read_registers(update, now_ms)? {
+                    clock.observe(&write.stamp);
+                    changed |= doc.merge(write, version);
+                }
+            }
+            Body::Counter(doc) => {
+                for entry in sync::read_counters(update)? {
+                    changed |= doc.merge(&entry.path, entry.replica, entry.inc, entry.dec, version);
+                }
+            }
+            Body::Set(doc) => {
+                for (path, mut element) in sync::read_elements(update, now_ms)? {
+                    clock.observe(&element.tag);
+                    element.version = version;
+                    changed |= doc.merge(&path, element);
+                }
+            }
+        }
+        if !changed {
+            return Ok(None);
+        }
+        self.version = version;
+        Ok(Some(Change {
+            version,
+            op: Op::Merge,
+            path: None,
+        }))
+    }
+
+    /// The update holding everything that changed here after version `since`: what a replica
+    /// that last synced at `since` is missing (`0` for everything).
+    pub fn sync(&self, since: u64) -> Update {
+        match &self.body {
+            Body::Lww(doc) => sync::registers_since(doc, Strategy::Lww, self.version, since),
+            Body::Map(doc) => sync::registers_since(doc, Strategy::CrdtMap, self.version, since),
+            Body::Counter(doc) => sync::counters_since(doc, self.version, since),
+            Body::Set(doc) => sync::elements_since(doc, self.version, since),
+        }
+    }
+
+    /// The incremental update of one change: exactly what that version changed, to persist and
+    /// replay through [`Document::merge`]. Must be called before the next change.
+    pub fn update_for(&self, change: &Change) -> Vec<u8> {
+        self.sync(change.version.saturating_sub(1)).to_bytes()
+    }
+
+    /// The delta event of one change, for subscribers: the op, the path, what the path holds
+    /// now (or the whole document for whole-document changes), and the version. Must be called
+    /// before the next change.
+    pub fn event(&self, id: &str, change: &Change) -> Value {
+        let mut event = Map::new();
+        event.insert("op".into(), json!(change.op.name()));
+        event.insert("id".into(), json!(id));
+        match &change.path {
+            Some(path) => {
+                event.insert("path".into(), json!(path.to_string()));
+                let shown = self.get(path).map(Cow::into_owned);
+                event.insert("value".into(), shown.unwrap_or(Value::Null));
+            }
+            None if change.op == Op::Drop => {}
+            None => {
+                event.insert("value".into(), self.root().into_owned());
+            }
+        }
+        event.insert("version".into(), json!(change.version));
+        Value::Object(event)
+    }
+}
+
+/// A copy of `value` with every map's keys in sorted order.
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, member)| (key.clone(), sorted(member)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        scalar => scalar.clone(),
+    }
+}
+
+/// A live write on `lww` (`expand_maps` false) or `crdt-map` (true); returns the outcome and
+/// whether the document changed.
+fn edit_registers(
+    doc: &mut Registers,
+    path: &Path,
+    edit: Edit,
+    stamp: Stamp,
+    version: u64,
+    expand_maps: bool,
+) -> Result<(Outcome, bool), StoreError> {
+    Ok(match edit {
+        Edit::Set(value) if expand_maps => {
+            map::set(doc, path, value, stamp, version)?;
+            (Outcome::Done, true)
+        }
+        Edit::Set(value) => {
+            doc.set(path, value, stamp, version)?;
+            (Outcome::Done, true)
+        }
+        Edit::Delete => {
+            let deleted = doc.delete(path, stamp, version)?.is_some();
+            (Outcome::Deleted(deleted), deleted)
+        }
+        Edit::Push(value) => (
+            Outcome::Length(doc.push(path, value, stamp, version)?.0),
+            true,
+        ),
+        Edit::Pull(value) => {
+            let (removed, _) = doc.pull(path, &value, stamp, version)?;
+            (Outcome::Removed(removed), removed > 0)
+        }
+        Edit::Increment(delta) => {
+            let (sum, _) = doc.increment(path, &delta, stamp, version)?;
+            (Outcome::Number(sum), true)
+        }
+    })
+}
+
+/// A live write on `crdt-counter`.
+fn edit_counter(
+    doc: &mut Counters,
+    path: &Path,
+    edit: Edit,
+    replica: u64,
+    version: u64,
+) -> Result<(Outcome, bool), StoreError> {
+    match edit {
+        Edit::Increment(delta) => Ok((
+            Outcome::Number(doc.increment(path, &delta, replica, version)?),
+            true,
+        )),
+        Edit::Set(target) => {
+            doc.set(path, &target, replica, version)?;
+            Ok((Outcome::Done, true))
+        }
+        edit => Err(StoreError::WrongStrategy {
+            command: edit.command(),
+            strategy: Strategy::CrdtCounter,
+            hint:
+                "counters only take INC (or SET to a number); DEL the whole document to drop them",
+        }),
+    }
+}
+
+/// A live write on `crdt-set`: on a set itself, or inside one of its elements.
+fn edit_set(
+    doc: &mut Sets,
+    path: &Path,
+    edit: Edit,
+    stamper: &mut Stamper<'_>,
+    version: u64,
+) -> Result<(Outcome, bool), StoreError> {
+    let text = path.to_string();
+    match doc.locate(&text) {
+        Some((index, None)) => edit_whole_set(doc, index, path, edit, stamper, version),
+        Some((index, Some(_))) => {
+            let depth = doc.set(index).path.split('.').count();
+            edit_element(doc, index, path, depth, edit, stamper, version)
+        }
+        None => match edit {
+            Edit::Push(value) => {
+                let set = doc.set_for_write(&text)?;
+                set.add(value, stamper.next(), version);
+                Ok((Outcome::Length(set.len()), true))
+            }
+            Edit::Set(Value::Array(values)) => {
+                let set = doc.set_for_write(&text)?;
+                for value in values {
+                    set.add(value, stamper.next(), version);
+                }
+                Ok((Outcome::Done, true))
+            }
+            Edit::Pull(_) => Ok((Outcome::Removed(0), false)),
+            Edit::Delete => Ok((Outcome::Deleted(false), false)),
+            edit => Err(not_a_set(edit)),
+        },
+    }
+}
+
+/// A live write addressed to a whole set.
+fn edit_whole_set(
+    doc: &mut Sets,
+    index: usize,
+    path: &Path,
+    edit: Edit,
+    stamper: &mut Stamper<'_>,
+    version: u64,
+) -> Result<(Outcome, bool), StoreError> {
+    let set = doc.set_mut(index);
+    Ok(match edit {
+        Edit::Push(value) => {
+            set.add(value, stamper.next(), version);
+            (Outcome::Length(set.len()), true)
+        }
+        Edit::Pull(value) => {
+            let removed = set.remove_value(&value, version).is_some();
+            (Outcome::Removed(usize::from(removed)), removed)
+        }
+        Edit::Delete => {
+            let cleared = set.clear(version);
+            (Outcome::Deleted(cleared), cleared)
+        }
+        Edit::Set(Value::Array(values)) => {
+            set.clear(version);
+            for value in values {
+                set.add(value, stamper.next(), version);
+            }
+            (Outcome::Done, true)
+        }
+        Edit::Set(other) => {
+            return Err(StoreError::NotAnArray {
+                path: path.to_string(),
+                found: JsonKind::of(&other),
+            })
+        }
+        Edit::Increment(_) => {
+            return Err(StoreError::NotANumber {
+                path: path.to_string(),
+                found: JsonKind::Array,
+            })
+        }
+    })
+}
+
+/// A live write inside element `path[depth]` of a set: the element is edited as an `lww` value
+/// would be, then replaces the old element at the same position.
+fn edit_element(
+    doc: &mut Sets,
+    index: usize,
+    path: &Path,
+    depth: usize,
+    edit: Edit,
+    stamper: &mut Stamper<'_>,
+    version: u64,
+) -> Result<(Outcome, bool), StoreError> {
+    let segments = path.segments();
+    let set = doc.set_mut(index);
+    let position = match &segments[depth] {
+        Segment::Index(position) => *position,
+        Segment::Key(key) => {
+            return Err(StoreError::KeyOnArray {
+                path: path.prefix_text(depth),
+                key: key.clone(),
+            })
+        }
+    };
+    let Some(old) = set.get(position).cloned() else {
+        return match edit {
+            Edit::Delete => Ok((Outcome::Deleted(false), false)),
+            Edit::Pull(_) => Ok((Outcome::Removed(0), false)),
+            _ => Err(StoreError::IndexOutOfRange {
+                path: path.prefix_text(depth),
+                index: position,
+                len: set.len(),
+            }),
+        };
+    };
+    if segments.len() == depth + 1 {
+        match edit {
+            Edit::Delete => {
+                set.remove_value(&old, version);
+                return Ok((Outcome::Deleted(true), true));
+            }
+            Edit::Set(value) => {
+                set.replace(position, value, stamper.next(), version);
+                return Ok((Outcome::Done, true));
+            }
+            _ => {}
+        }
+    }
+    // Edit a copy of the element under a one-key wrapper, with the path inside the element.
+    let inner = std::iter::once("e".to_owned())
+        .chain(segments[depth + 1..].iter().map(|s| s.key().into_owned()))
+        .collect::<Vec<_>>()
+        .join(".");
+    let inner = Path::parse(&inner)?;
+    let mut wrapper = json!({ "e": old });
+    let (outcome, changed) = match edit {
+        Edit::Set(value) => {
+            value::set(&mut wrapper, &inner, value)?;
+            (Outcome::Done, true)
+        }
+        Edit::Delete => {
+            let deleted = value::delete(&mut wrapper, &inner)?;
+            (Outcome::Deleted(deleted), deleted)
+        }
+        Edit::Push(value) => (
+            Outcome::Length(value::push(&mut wrapper, &inner, value)?),
+            true,
+        ),
+        Edit::Pull(value) => {
+            let removed = value::pull(&mut wrapper, &inner, &value)?;
+            (Outcome::Removed(removed), removed > 0)
+        }
+        Edit::Increment(delta) => (
+            Outcome::Number(value::increment(&mut wrapper, &inner, &delta)?),
+            true,
+        ),
+    };
+    if changed {
+        let edited = wrapper
+            .as_object_mut()
+            .and_then(|map| map.remove("e"))
+            .unwrap_or(Value::Null);
+        set.replace(position, edited, stamper.next(), version);
+    }
+    Ok((outcome, changed))
+}
+
+fn not_a_set(edit: Edit) -> StoreError {
+    StoreError::WrongStrategy {
+        command: edit.command(),
+        strategy: Strategy::CrdtSet,
+        hint: "crdt-set documents hold sets: PUSH and PULL values, SET a set to an array, or \
+               edit inside an element (SET items.0.done true)",
     }
 }
 
@@ -71,24 +568,127 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn path(text: &str) -> Path {
+        Path::parse(text).expect("valid test path")
+    }
+
+    fn edit(
+        doc: &mut Document,
+        clock: &mut Clock,
+        at: &str,
+        edit: Edit,
+    ) -> Result<Outcome, StoreError> {
+        let mut stamper = Stamper {
+            clock,
+            now_ms: 1_000,
+            replica: 1,
+        };
+        doc.edit(path(at), edit, &mut stamper)
+            .map(|(outcome, _)| outcome)
+    }
+
     #[test]
     fn new_document_is_an_empty_object() {
-        let document = Document::new(Strategy::Lww, None);
-        assert_eq!(document.root(), &json!({}));
-        assert_eq!(document.strategy(), Strategy::Lww);
-        assert_eq!(document.expires_at_ms(), None);
+        for strategy in [
+            Strategy::Lww,
+            Strategy::CrdtMap,
+            Strategy::CrdtCounter,
+            Strategy::CrdtSet,
+        ] {
+            let document = Document::new(strategy, None).expect("supported");
+            assert_eq!(document.root().as_ref(), &json!({}));
+            assert_eq!(document.strategy(), strategy);
+            assert_eq!(document.version(), 0);
+        }
     }
 
     #[test]
     fn document_without_ttl_never_expires() {
-        assert!(!Document::new(Strategy::Lww, None).is_expired(u64::MAX));
+        let document = Document::new(Strategy::Lww, None).expect("lww");
+        assert!(!document.is_expired(u64::MAX));
     }
 
     #[test]
     fn document_expires_when_its_time_is_reached() {
-        let document = Document::new(Strategy::Lww, Some(1_000));
+        let document = Document::new(Strategy::Lww, Some(1_000)).expect("lww");
         assert!(!document.is_expired(999));
         assert!(document.is_expired(1_000));
-        assert!(document.is_expired(1_001));
+    }
+
+    #[test]
+    fn every_change_bumps_the_version_and_no_op_writes_do_not() {
+        let mut clock = Clock::new();
+        let mut doc = Document::new(Strategy::Lww, None).expect("lww");
+        edit(&mut doc, &mut clock, "a", Edit::Set(json!(1))).expect("set");
+        edit(&mut doc, &mut clock, "b", Edit::Delete).expect("del");
+        assert_eq!(doc.version(), 1);
+        edit(&mut doc, &mut clock, "a", Edit::Increment(Number::from(2))).expect("inc");
+        assert_eq!(doc.version(), 2);
+    }
+
+    #[test]
+    fn the_shopping_list_marks_the_first_item_bought() {
+        let mut clock = Clock::new();
+        let mut list = Document::new(Strategy::CrdtSet, None).expect("set");
+        edit(
+            &mut list,
+            &mut clock,
+            "items",
+            Edit::Push(json!({"name": "Milk", "qty": 2})),
+        )
+        .expect("push");
+        edit(
+            &mut list,
+            &mut clock,
+            "items",
+            Edit::Push(json!({"name": "Bread", "qty": 1})),
+        )
+        .expect("push");
+        edit(
+            &mut list,
+            &mut clock,
+            "items.0.bought",
+            Edit::Set(json!(true)),
+        )
+        .expect("set");
+        assert_eq!(
+            list.root().as_ref(),
+            &json!({"items": [{"name": "Milk", "qty": 2, "bought": true}, {"name": "Bread", "qty": 1}]})
+        );
+    }
+
+    #[test]
+    fn counters_refuse_what_they_cannot_do() {
+        let mut clock = Clock::new();
+        let mut doc = Document::new(Strategy::CrdtCounter, None).expect("counter");
+        let error = edit(&mut doc, &mut clock, "a", Edit::Push(json!(1))).expect_err("push");
+        assert_eq!(error.kind(), crate::ErrorKind::WrongType);
+    }
+
+    #[test]
+    fn events_show_the_value_after_the_write() {
+        let mut clock = Clock::new();
+        let mut doc = Document::new(Strategy::CrdtCounter, None).expect("counter");
+        let mut stamper = Stamper {
+            clock: &mut clock,
+            now_ms: 1,
+            replica: 9,
+        };
+        let (_, change) = doc
+            .edit(
+                path("views"),
+                Edit::Increment(Number::from(3)),
+                &mut stamper,
+            )
+            .expect("inc");
+        let change = change.expect("changed");
+        assert_eq!(
+            doc.event("c", &change),
+            json!({"op": "inc", "id": "c", "path": "views", "value": 3, "version": 1})
+        );
+        let update = Update::parse(&doc.update_for(&change)).expect("update parses");
+        let mut replica = Document::new(Strategy::CrdtCounter, None).expect("counter");
+        replica.merge(update, &mut Clock::new(), 1).expect("merge");
+        assert_eq!(replica.root(), doc.root());
     }
 }

@@ -25,7 +25,7 @@ pub enum StoreError {
     )]
     UnknownStrategy(String),
     /// The strategy is known but cannot be used yet.
-    #[error("strategy '{0}' is not yet supported; only lww is available")]
+    #[error("strategy '{0}' is not yet supported")]
     NotSupported(Strategy),
     /// CREATE named a document that already exists.
     #[error("document '{0}' already exists")]
@@ -78,6 +78,35 @@ pub enum StoreError {
         /// What is there instead.
         found: JsonKind,
     },
+    /// A live write would put a field around fields that are already below its path
+    /// (`crdt-counter` and `crdt-set` keep their fields apart).
+    #[error("path '{path}' has other fields below it")]
+    Clash {
+        /// The path written.
+        path: String,
+    },
+    /// The command does not apply to the document's strategy.
+    #[error("{command} does not apply to a {strategy} document: {hint}")]
+    WrongStrategy {
+        /// The command, as clients spell it.
+        command: &'static str,
+        /// The document's strategy.
+        strategy: Strategy,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A MERGE's update is for another strategy than the document's.
+    #[error("the update is for a {update} document, but the document is {document}")]
+    StrategyMismatch {
+        /// The document's strategy.
+        document: Strategy,
+        /// The strategy the update is for.
+        update: Strategy,
+    },
+    /// A MERGE's update or a SYNC's state vector could not be read, or breaks a rule or limit.
+    /// Nothing of it was applied.
+    #[error("invalid update: {0}")]
+    InvalidUpdate(String),
     /// INC's result does not fit: an `i64` overflow, or a non-finite float.
     #[error("incrementing '{path}' would overflow")]
     Overflow {
@@ -105,13 +134,17 @@ impl StoreError {
             StoreError::NotAContainer { .. }
             | StoreError::KeyOnArray { .. }
             | StoreError::NotAnArray { .. }
-            | StoreError::NotANumber { .. } => ErrorKind::WrongType,
+            | StoreError::NotANumber { .. }
+            | StoreError::Clash { .. }
+            | StoreError::WrongStrategy { .. }
+            | StoreError::StrategyMismatch { .. } => ErrorKind::WrongType,
             StoreError::InvalidPath(_)
             | StoreError::UnknownStrategy(_)
             | StoreError::NotSupported(_)
             | StoreError::AlreadyExists(_)
             | StoreError::InvalidTtl
             | StoreError::IndexOutOfRange { .. }
+            | StoreError::InvalidUpdate(_)
             | StoreError::Overflow { .. } => ErrorKind::Err,
         }
     }
@@ -237,7 +270,7 @@ mod tests {
         let error = StoreError::NotSupported(Strategy::CrdtCounter);
         assert_eq!(
             error.to_string(),
-            "strategy 'crdt-counter' is not yet supported; only lww is available"
+            "strategy 'crdt-counter' is not yet supported"
         );
     }
 

@@ -8,29 +8,38 @@
 //! - [`glob`]: Redis `KEYS` glob matching, in bounded time.
 //! - [`path`]: dotted paths such as `items.0.name`, with size limits.
 //! - [`json_text`]: the JSON layout replies use, `{"name": "Alice"}`.
-//! - [`strategy`]: merge strategies (last-writer-wins and the CRDTs to come).
-//! - [`value`]: get, set, delete, push and increment on a JSON tree.
-//! - [`document`]: one document: strategy, tree and expiry.
-//! - [`store`]: one shard's documents, with lazy TTL expiry.
+//! - [`value`]: get, set, delete, push, pull and increment on a JSON tree.
+//! - [`hlc`]: hybrid logical clock stamps, which order writes across replicas.
+//! - [`strategy`]: the merge strategies, one module each (`lww`, `crdt-map`, `crdt-counter`,
+//!   `crdt-set`).
+//! - [`sync`]: the JSON update format replicas exchange (SYNC answers it, MERGE takes it).
+//! - [`change`]: what one write changed, for delta events and incremental persistence.
+//! - [`document`]: one document: its strategy's state, version and expiry; dispatches writes.
+//! - [`store`]: one shard's documents, with lazy TTL expiry, the clock and replica ids.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod change;
 pub mod document;
 pub mod error;
 pub mod glob;
 pub mod hash;
+pub mod hlc;
 pub mod json_text;
 pub mod path;
 pub mod store;
 pub mod strategy;
+pub mod sync;
 pub mod value;
 
-pub use document::Document;
+pub use change::{Change, Op};
+pub use document::{Document, Edit, Outcome};
 pub use error::{ErrorKind, JsonKind, StoreError};
 pub use glob::{glob_match, is_literal};
 pub use hash::{owner_shard, stable_hash};
 pub use path::{Path, PathError, Segment, PATH_BYTES_MAX, PATH_DEPTH_MAX};
 pub use store::Store;
 pub use strategy::Strategy;
+pub use sync::Update;

@@ -1,21 +1,28 @@
 //! One shard's documents, keyed by id, with lazy expiry.
 //!
-//! Each shard owns a [`Store`] outright, so it needs no locking. Time is
-//! passed in as `now_ms` on every call rather than read from a clock, which
-//! keeps the engine deterministic in tests and free of platform time APIs
-//! (it also builds for wasm32). An expired document is treated as missing
-//! everywhere and is removed when a call touches it; [`Store::purge_expired`]
-//! reclaims the ones nobody touches.
+//! Each shard owns a [`Store`] outright, so it needs no locking. Time is passed in as `now_ms`
+//! on every call rather than read from a clock, which keeps the engine deterministic in tests and
+//! free of platform time APIs (it also builds for wasm32). An expired document is treated as
+//! missing everywhere and is removed when a call touches it; [`Store::purge_expired`] reclaims
+//! the ones nobody touches.
+//!
+//! The store also owns what the documents' merges share: one hybrid logical clock, and the seed
+//! of the server's replica ids (one per document, see [`Store::server_replica`]).
+
+use std::borrow::Cow;
 
 use ahash::AHashMap;
-use serde_json::{Number, Value};
+use serde_json::Value;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::document::Document;
+use crate::change::{Change, Op};
+use crate::document::{Document, Edit, Outcome, Stamper};
 use crate::error::StoreError;
 use crate::glob::{glob_match, is_literal};
+use crate::hlc::{Clock, REPLICA_MAX};
 use crate::path::Path;
 use crate::strategy::Strategy;
-use crate::value;
+use crate::sync::Update;
 
 /// The documents of one shard.
 #[derive(Debug, Default)]
@@ -24,12 +31,34 @@ pub struct Store {
     /// How many of `documents` have a TTL, kept so that expiry sweeps can be
     /// skipped when there is nothing to expire.
     expiring: usize,
+    /// The clock that stamps this shard's writes, moved past every stamp merged.
+    clock: Clock,
+    /// Mixed with a document's id to make the server's replica id for it.
+    replica_seed: u64,
 }
 
 impl Store {
-    /// Makes an empty store.
+    /// Makes an empty store whose server replica ids derive from seed 0 (for tests and
+    /// single-process use; a server picks a random seed with [`Store::with_replica_seed`]).
     pub fn new() -> Store {
         Store::default()
+    }
+
+    /// Makes an empty store whose server replica ids derive from `seed`.
+    ///
+    /// Two stores that may ever write the same document must have different seeds, or their
+    /// writes would carry the same replica id.
+    pub fn with_replica_seed(seed: u64) -> Store {
+        Store {
+            replica_seed: seed,
+            ..Store::default()
+        }
+    }
+
+    /// The server's replica id for document `id`: the replica its live writes are stamped
+    /// with, distinct per document and per seed, within the id bound replicas must keep.
+    pub fn server_replica(&self, id: &str) -> u64 {
+        xxh3_64_with_seed(id.as_bytes(), self.replica_seed) & REPLICA_MAX
     }
 
     /// Returns how many documents the store holds.
@@ -68,91 +97,116 @@ impl Store {
         strategy: Strategy,
         ttl_ms: Option<u64>,
         now_ms: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Change, StoreError> {
         if ttl_ms == Some(0) {
             return Err(StoreError::InvalidTtl);
-        }
-        if !strategy.is_supported() {
-            return Err(StoreError::NotSupported(strategy));
         }
         if self.live_mut(id, now_ms).is_some() {
             return Err(StoreError::AlreadyExists(id.to_owned()));
         }
         let expires_at_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
-        self.insert(id, Document::new(strategy, expires_at_ms));
-        Ok(())
+        let mut document = Document::new(strategy, expires_at_ms)?;
+        let change = document.touch(Op::Create);
+        self.insert(id, document);
+        Ok(change)
     }
 
-    /// Returns the live document `id`, for callers that need its strategy or
-    /// expiry rather than its contents.
+    /// Returns the live document `id`, for callers that need its strategy, version or expiry,
+    /// or its events and updates after a change.
     pub fn document(&mut self, id: &str, now_ms: u64) -> Option<&Document> {
         self.live_mut(id, now_ms).map(|document| &*document)
     }
 
     /// Returns the whole document `id` when `path` is `None`, or the value at
-    /// `path` in it; `None` when the document or the path is missing.
-    pub fn get(&mut self, id: &str, path: Option<&Path>, now_ms: u64) -> Option<&Value> {
-        let root = self.live_mut(id, now_ms)?.root();
+    /// `path` in it, as plain JSON; `None` when the document or the path is missing.
+    pub fn get(&mut self, id: &str, path: Option<&Path>, now_ms: u64) -> Option<Cow<'_, Value>> {
+        let document = self.live_mut(id, now_ms)?;
         match path {
-            None => Some(root),
-            Some(path) => value::get(root, path),
+            None => Some(document.root()),
+            Some(path) => document.get(path),
         }
     }
 
-    /// Stores `value` at `path` in document `id`, as [`value::set`] does.
+    /// Applies a live write (SET, DEL of a path, PUSH, PULL, INC) to document `id`, as its
+    /// strategy defines it (see [`Document::edit`]).
     ///
-    /// Writing to a missing document creates it with [`Strategy::Lww`] and
-    /// no TTL, so clients need not CREATE before their first write.
-    pub fn set(
+    /// A write to a missing document creates it with [`Strategy::Lww`] and no TTL, so clients
+    /// need not CREATE before their first write; a write that fails or changes nothing leaves
+    /// no document behind.
+    pub fn edit(
         &mut self,
         id: &str,
-        path: &Path,
-        value: Value,
+        path: Path,
+        edit: Edit,
         now_ms: u64,
-    ) -> Result<(), StoreError> {
-        self.write(id, now_ms, |root| value::set(root, path, value))
-    }
-
-    /// Deletes document `id`, reporting whether a live one existed.
-    pub fn delete_document(&mut self, id: &str, now_ms: u64) -> bool {
-        self.live_mut(id, now_ms).is_some() && self.remove(id).is_some()
-    }
-
-    /// Deletes the member at `path` in document `id`, as [`value::delete`]
-    /// does; a missing document is `Ok(false)`.
-    pub fn delete_path(&mut self, id: &str, path: &Path, now_ms: u64) -> Result<bool, StoreError> {
-        match self.live_mut(id, now_ms) {
-            Some(document) => value::delete(document.root_mut(), path),
-            None => Ok(false),
+    ) -> Result<(Outcome, Option<Change>), StoreError> {
+        let replica = self.server_replica(id);
+        let Store {
+            documents,
+            clock,
+            expiring,
+            ..
+        } = self;
+        let mut stamper = Stamper {
+            clock,
+            now_ms,
+            replica,
+        };
+        if let Some(document) = Self::live_in(documents, expiring, id, now_ms) {
+            return document.edit(path, edit, &mut stamper);
         }
+        let mut document = Document::new(Strategy::Lww, None)?;
+        let result = document.edit(path, edit, &mut stamper)?;
+        if result.1.is_some() {
+            self.insert(id, document);
+        }
+        Ok(result)
     }
 
-    /// Appends `value` to the array at `path` in document `id`, as
-    /// [`value::push`] does, and returns the array's new length.
-    ///
-    /// A missing document is created as for [`Store::set`].
-    pub fn push(
-        &mut self,
-        id: &str,
-        path: &Path,
-        value: Value,
-        now_ms: u64,
-    ) -> Result<usize, StoreError> {
-        self.write(id, now_ms, |root| value::push(root, path, value))
+    /// Deletes document `id`; the change when a live one existed.
+    pub fn delete_document(&mut self, id: &str, now_ms: u64) -> Option<Change> {
+        let version = self.live_mut(id, now_ms)?.version();
+        self.remove(id)?;
+        Some(Change {
+            version: version + 1,
+            op: Op::Drop,
+            path: None,
+        })
     }
 
-    /// Adds `delta` to the number at `path` in document `id`, as
-    /// [`value::increment`] does, and returns the new number.
+    /// The update holding what a replica of document `id` that last synced at version `since`
+    /// is missing; `None` when there is no such document.
+    pub fn sync(&mut self, id: &str, since: u64, now_ms: u64) -> Option<Update> {
+        Some(self.live_mut(id, now_ms)?.sync(since))
+    }
+
+    /// Merges a replica's update (the JSON encoding of [`crate::sync`]) into document `id`;
+    /// the change when it held anything new.
     ///
-    /// A missing document is created as for [`Store::set`].
-    pub fn increment(
+    /// A missing document is created with the strategy the update names, so a replica that
+    /// worked offline on a document the server never saw can hand it in whole. A refused update
+    /// changes nothing and creates nothing.
+    pub fn merge(
         &mut self,
         id: &str,
-        path: &Path,
-        delta: &Number,
+        update: &[u8],
         now_ms: u64,
-    ) -> Result<Number, StoreError> {
-        self.write(id, now_ms, |root| value::increment(root, path, delta))
+    ) -> Result<Option<Change>, StoreError> {
+        let update = Update::parse(update)?;
+        let Store {
+            documents,
+            clock,
+            expiring,
+            ..
+        } = self;
+        if let Some(document) = Self::live_in(documents, expiring, id, now_ms) {
+            return document.merge(update, clock, now_ms);
+        }
+        let mut document = Document::new(update.strategy()?, None)?;
+        let change = document.merge(update, clock, now_ms)?;
+        let change = change.unwrap_or_else(|| document.touch(Op::Create));
+        self.insert(id, document);
+        Ok(Some(change))
     }
 
     /// Appends to `out` the ids of live documents matching the glob
@@ -207,34 +261,26 @@ impl Store {
         removed
     }
 
-    /// Runs a write on document `id`, creating it as [`Strategy::Lww`] with
-    /// no TTL when missing.
-    ///
-    /// A document created for the write is kept only if the write succeeds,
-    /// so a failed write never leaves an empty document behind.
-    fn write<T>(
-        &mut self,
-        id: &str,
-        now_ms: u64,
-        operation: impl FnOnce(&mut Value) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        if let Some(document) = self.live_mut(id, now_ms) {
-            return operation(document.root_mut());
-        }
-        let mut document = Document::new(Strategy::Lww, None);
-        let result = operation(document.root_mut())?;
-        self.insert(id, document);
-        Ok(result)
-    }
-
     /// Returns the document `id` if it is live, removing it if it has
     /// expired.
     fn live_mut(&mut self, id: &str, now_ms: u64) -> Option<&mut Document> {
-        if self.documents.get(id)?.is_expired(now_ms) {
-            self.remove(id);
+        Self::live_in(&mut self.documents, &mut self.expiring, id, now_ms)
+    }
+
+    /// [`Store::live_mut`] on the store's parts, so callers can hold the clock at the same
+    /// time.
+    fn live_in<'a>(
+        documents: &'a mut AHashMap<Box<str>, Document>,
+        expiring: &mut usize,
+        id: &str,
+        now_ms: u64,
+    ) -> Option<&'a mut Document> {
+        if documents.get(id)?.is_expired(now_ms) {
+            documents.remove(id);
+            *expiring -= 1;
             return None;
         }
-        self.documents.get_mut(id)
+        documents.get_mut(id)
     }
 
     /// Adds or replaces document `id`, keeping the TTL count right.
@@ -262,10 +308,55 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Number};
 
     fn path(text: &str) -> Path {
         Path::parse(text).expect("valid test path")
+    }
+
+    fn set(
+        store: &mut Store,
+        id: &str,
+        at: &str,
+        value: Value,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        store
+            .edit(id, path(at), Edit::Set(value), now_ms)
+            .map(|_| ())
+    }
+
+    fn push(
+        store: &mut Store,
+        id: &str,
+        at: &str,
+        value: Value,
+        now_ms: u64,
+    ) -> Result<usize, StoreError> {
+        match store.edit(id, path(at), Edit::Push(value), now_ms)? {
+            (Outcome::Length(len), _) => Ok(len),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+
+    fn increment(
+        store: &mut Store,
+        id: &str,
+        at: &str,
+        delta: Number,
+        now_ms: u64,
+    ) -> Result<Number, StoreError> {
+        match store.edit(id, path(at), Edit::Increment(delta), now_ms)? {
+            (Outcome::Number(n), _) => Ok(n),
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+
+    fn delete_path(store: &mut Store, id: &str, at: &str, now_ms: u64) -> Result<bool, StoreError> {
+        match store.edit(id, path(at), Edit::Delete, now_ms)? {
+            (Outcome::Deleted(deleted), _) => Ok(deleted),
+            other => panic!("unexpected outcome {other:?}"),
+        }
     }
 
     fn sorted_keys(store: &Store, pattern: &str, now_ms: u64, limit: usize) -> Vec<String> {
@@ -278,8 +369,11 @@ mod tests {
     #[test]
     fn create_makes_an_empty_document() {
         let mut store = Store::new();
-        assert_eq!(store.create("doc", Strategy::Lww, None, 0), Ok(()));
-        assert_eq!(store.get("doc", None, 0), Some(&json!({})));
+        assert_eq!(
+            store.create("doc", Strategy::Lww, None, 0).map(|_| ()),
+            Ok(())
+        );
+        assert_eq!(store.get("doc", None, 0), Some(Cow::Owned(json!({}))));
         assert_eq!(store.len(), 1);
         assert!(!store.is_empty());
     }
@@ -290,22 +384,29 @@ mod tests {
         store
             .create("doc", Strategy::Lww, None, 0)
             .expect("first create");
-        store.set("doc", &path("a"), json!(1), 0).expect("set");
+        set(&mut store, "doc", "a", json!(1), 0).expect("set");
         assert_eq!(
             store.create("doc", Strategy::Lww, None, 0),
             Err(StoreError::AlreadyExists("doc".into()))
         );
-        assert_eq!(store.get("doc", None, 0), Some(&json!({"a": 1})));
+        assert_eq!(store.get("doc", None, 0), Some(Cow::Owned(json!({"a": 1}))));
     }
 
     #[test]
-    fn create_refuses_unsupported_strategies() {
+    fn create_makes_every_json_strategy() {
         let mut store = Store::new();
-        assert_eq!(
-            store.create("doc", Strategy::CrdtCounter, None, 0),
-            Err(StoreError::NotSupported(Strategy::CrdtCounter))
-        );
-        assert!(store.is_empty());
+        for strategy in [
+            Strategy::Lww,
+            Strategy::CrdtMap,
+            Strategy::CrdtCounter,
+            Strategy::CrdtSet,
+        ] {
+            store
+                .create(strategy.name(), strategy, None, 0)
+                .expect("create");
+            let document = store.document(strategy.name(), 0).expect("created");
+            assert_eq!(document.strategy(), strategy);
+        }
     }
 
     #[test]
@@ -324,7 +425,10 @@ mod tests {
         store
             .create("doc", Strategy::Lww, Some(10), 0)
             .expect("create");
-        assert_eq!(store.create("doc", Strategy::Lww, None, 10), Ok(()));
+        assert_eq!(
+            store.create("doc", Strategy::Lww, None, 10).map(|_| ()),
+            Ok(())
+        );
         assert_eq!(store.expiring(), 0);
         assert_eq!(
             store.document("doc", 10).map(Document::expires_at_ms),
@@ -339,7 +443,7 @@ mod tests {
             .create("doc", Strategy::Lww, Some(100), 1_000)
             .expect("create");
         assert_eq!(store.expiring(), 1);
-        assert_eq!(store.get("doc", None, 1_099), Some(&json!({})));
+        assert_eq!(store.get("doc", None, 1_099), Some(Cow::Owned(json!({}))));
         assert_eq!(store.get("doc", None, 1_100), None);
         assert_eq!(store.len(), 0);
         assert_eq!(store.expiring(), 0);
@@ -351,9 +455,12 @@ mod tests {
         store
             .create("doc", Strategy::Lww, Some(5), 0)
             .expect("create");
-        store.set("doc", &path("old"), json!(1), 0).expect("set");
-        store.set("doc", &path("new"), json!(2), 5).expect("set");
-        assert_eq!(store.get("doc", None, 5), Some(&json!({"new": 2})));
+        set(&mut store, "doc", "old", json!(1), 0).expect("set");
+        set(&mut store, "doc", "new", json!(2), 5).expect("set");
+        assert_eq!(
+            store.get("doc", None, 5),
+            Some(Cow::Owned(json!({"new": 2})))
+        );
         assert_eq!(
             store.document("doc", 5).map(Document::expires_at_ms),
             Some(None)
@@ -363,8 +470,11 @@ mod tests {
     #[test]
     fn get_reads_a_path() {
         let mut store = Store::new();
-        store.set("doc", &path("a.b"), json!("x"), 0).expect("set");
-        assert_eq!(store.get("doc", Some(&path("a.b")), 0), Some(&json!("x")));
+        set(&mut store, "doc", "a.b", json!("x"), 0).expect("set");
+        assert_eq!(
+            store.get("doc", Some(&path("a.b")), 0),
+            Some(Cow::Owned(json!("x")))
+        );
         assert_eq!(store.get("doc", Some(&path("a.c")), 0), None);
         assert_eq!(store.get("other", Some(&path("a.b")), 0), None);
     }
@@ -372,49 +482,78 @@ mod tests {
     #[test]
     fn set_creates_a_missing_document_as_lww() {
         let mut store = Store::new();
-        store
-            .set("doc", &path("name"), json!("Alice"), 0)
-            .expect("set");
+        set(&mut store, "doc", "name", json!("Alice"), 0).expect("set");
         let document = store.document("doc", 0).expect("created");
         assert_eq!(document.strategy(), Strategy::Lww);
         assert_eq!(document.expires_at_ms(), None);
-        assert_eq!(document.root(), &json!({"name": "Alice"}));
+        assert_eq!(document.root().as_ref(), &json!({"name": "Alice"}));
     }
 
     #[test]
     fn failed_write_leaves_document_unchanged() {
         let mut store = Store::new();
-        store
-            .set("doc", &path("name"), json!("Alice"), 0)
-            .expect("set");
-        let before = store.get("doc", None, 0).cloned();
-        assert!(store.set("doc", &path("name.first"), json!(1), 0).is_err());
-        assert!(store.push("doc", &path("name"), json!(1), 0).is_err());
-        assert!(store
-            .increment("doc", &path("name"), &Number::from(1), 0)
-            .is_err());
-        assert_eq!(store.get("doc", None, 0).cloned(), before);
+        set(&mut store, "doc", "name", json!("Alice"), 0).expect("set");
+        let before = store.get("doc", None, 0).map(Cow::into_owned);
+        assert!(set(&mut store, "doc", "name.first", json!(1), 0).is_err());
+        assert!(push(&mut store, "doc", "name", json!(1), 0).is_err());
+        assert!(increment(&mut store, "doc", "name", Number::from(1), 0).is_err());
+        assert_eq!(store.get("doc", None, 0).map(Cow::into_owned), before);
     }
 
     #[test]
-    fn failed_write_to_missing_document_creates_nothing() {
-        // No valid path can fail on a fresh document, so drive the shared
-        // write helper with an operation that fails.
+    fn writes_to_missing_documents_that_change_nothing_create_nothing() {
         let mut store = Store::new();
-        let result: Result<(), StoreError> = store.write("doc", 0, |root| {
-            value::set(root, &path("a"), json!(1))?;
-            Err(StoreError::InvalidTtl)
-        });
-        assert_eq!(result, Err(StoreError::InvalidTtl));
+        assert_eq!(delete_path(&mut store, "doc", "a", 0), Ok(false));
+        assert!(store
+            .edit("doc", path("a"), Edit::Pull(json!(1)), 0)
+            .is_ok());
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn merge_creates_a_missing_document_with_the_update_strategy() {
+        let mut store = Store::new();
+        let update = br#"{"strategy": "crdt-counter", "counters": [{"path": "n", "replica": 5, "inc": 3, "dec": 1}]}"#;
+        assert!(store.merge("c", update, 0).expect("merge").is_some());
+        assert_eq!(store.get("c", None, 0), Some(Cow::Owned(json!({"n": 2}))));
+        assert!(store.merge("c", update, 0).expect("merge again").is_none());
+        let lww = br#"{"strategy": "lww"}"#;
+        assert_eq!(
+            store.merge("c", lww, 0).map(|_| ()),
+            Err(StoreError::StrategyMismatch {
+                document: Strategy::CrdtCounter,
+                update: Strategy::Lww
+            })
+        );
+    }
+
+    #[test]
+    fn a_refused_merge_creates_nothing() {
+        let mut store = Store::new();
+        assert!(store.merge("x", b"{}", 0).is_err());
+        assert!(store.merge("x", br#"{"strategy": "lww", "registers": [{"path": "", "stamp": [1, 0, 1], "value": 1}]}"#, 0).is_err());
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn sync_answers_what_changed_after_a_version() {
+        let mut store = Store::new();
+        set(&mut store, "d", "a", json!(1), 0).expect("set");
+        set(&mut store, "d", "b", json!(2), 0).expect("set");
+        let all = store.sync("d", 0, 0).expect("exists");
+        assert_eq!((all.version, all.registers.len()), (2, 2));
+        let since = store.sync("d", 1, 0).expect("exists");
+        assert_eq!(since.registers.len(), 1);
+        assert_eq!(since.registers[0].path, "b");
+        assert!(store.sync("missing", 0, 0).is_none());
     }
 
     #[test]
     fn delete_document_reports_whether_it_existed() {
         let mut store = Store::new();
-        store.set("doc", &path("a"), json!(1), 0).expect("set");
-        assert!(store.delete_document("doc", 0));
-        assert!(!store.delete_document("doc", 0));
+        set(&mut store, "doc", "a", json!(1), 0).expect("set");
+        assert!(store.delete_document("doc", 0).is_some());
+        assert!(store.delete_document("doc", 0).is_none());
         assert!(store.is_empty());
     }
 
@@ -424,34 +563,37 @@ mod tests {
         store
             .create("doc", Strategy::Lww, Some(1), 0)
             .expect("create");
-        assert!(!store.delete_document("doc", 1));
+        assert!(store.delete_document("doc", 1).is_none());
         assert_eq!(store.expiring(), 0);
     }
 
     #[test]
     fn delete_path_removes_a_member() {
         let mut store = Store::new();
-        store.set("doc", &path("a"), json!(1), 0).expect("set");
-        store.set("doc", &path("b"), json!(2), 0).expect("set");
-        assert_eq!(store.delete_path("doc", &path("a"), 0), Ok(true));
-        assert_eq!(store.delete_path("doc", &path("a"), 0), Ok(false));
-        assert_eq!(store.delete_path("missing", &path("a"), 0), Ok(false));
-        assert_eq!(store.get("doc", None, 0), Some(&json!({"b": 2})));
+        set(&mut store, "doc", "a", json!(1), 0).expect("set");
+        set(&mut store, "doc", "b", json!(2), 0).expect("set");
+        assert_eq!(delete_path(&mut store, "doc", "a", 0), Ok(true));
+        assert_eq!(delete_path(&mut store, "doc", "a", 0), Ok(false));
+        assert_eq!(delete_path(&mut store, "missing", "a", 0), Ok(false));
+        assert_eq!(store.get("doc", None, 0), Some(Cow::Owned(json!({"b": 2}))));
     }
 
     #[test]
     fn push_and_increment_create_missing_documents() {
         let mut store = Store::new();
-        assert_eq!(store.push("list", &path("tags"), json!("a"), 0), Ok(1));
+        assert_eq!(push(&mut store, "list", "tags", json!("a"), 0), Ok(1));
         assert_eq!(
-            store.increment("counter", &path("n"), &Number::from(2), 0),
+            increment(&mut store, "counter", "n", Number::from(2), 0),
             Ok(Number::from(2))
         );
         assert_eq!(
-            store.increment("counter", &path("n"), &Number::from(3), 0),
+            increment(&mut store, "counter", "n", Number::from(3), 0),
             Ok(Number::from(5))
         );
-        assert_eq!(store.get("list", None, 0), Some(&json!({"tags": ["a"]})));
+        assert_eq!(
+            store.get("list", None, 0),
+            Some(Cow::Owned(json!({"tags": ["a"]})))
+        );
         assert_eq!(store.len(), 2);
     }
 
@@ -459,7 +601,7 @@ mod tests {
     fn keys_lists_matching_live_ids() {
         let mut store = Store::new();
         for id in ["user:1", "user:2", "order:1"] {
-            store.set(id, &path("x"), json!(1), 0).expect("set");
+            set(&mut store, id, "x", json!(1), 0).expect("set");
         }
         store
             .create("user:3", Strategy::Lww, Some(10), 0)
@@ -481,7 +623,7 @@ mod tests {
     #[test]
     fn keys_with_a_literal_pattern_is_an_exact_lookup() {
         let mut store = Store::new();
-        store.set("user:1", &path("x"), json!(1), 0).expect("set");
+        set(&mut store, "user:1", "x", json!(1), 0).expect("set");
         store
             .create("temp", Strategy::Lww, Some(10), 0)
             .expect("create");
@@ -498,9 +640,7 @@ mod tests {
     fn keys_stops_at_the_limit() {
         let mut store = Store::new();
         for i in 0..10 {
-            store
-                .set(&format!("doc:{i}"), &path("x"), json!(i), 0)
-                .expect("set");
+            set(&mut store, &format!("doc:{i}"), "x", json!(i), 0).expect("set");
         }
         let mut out = vec![String::from("from another shard")];
         store.keys(b"doc:*", 0, 3, &mut out);

@@ -121,8 +121,86 @@ pub fn increment(root: &mut Value, path: &Path, delta: &Number) -> Result<Number
     }
 }
 
+/// Removes every element equal to `value` from the array at `path` and returns how many were
+/// removed; a missing member removes nothing, a non-array is [`StoreError::NotAnArray`].
+pub fn pull(root: &mut Value, path: &Path, value: &Value) -> Result<usize, StoreError> {
+    let last = last_segment(path)?;
+    let Some(parent) = parent_if_present(root, path)? else {
+        return Ok(0);
+    };
+    match member_mut(parent, path, last) {
+        Ok(Some(Value::Array(items))) => {
+            let before = items.len();
+            items.retain(|item| item != value);
+            Ok(before - items.len())
+        }
+        Ok(Some(other)) => Err(StoreError::NotAnArray {
+            path: path.to_string(),
+            found: JsonKind::of(other),
+        }),
+        Ok(None) | Err(StoreError::IndexOutOfRange { .. }) => Ok(0),
+        Err(error) => Err(error),
+    }
+}
+
+/// Returns the value at a path of map keys (no array indexing), as merges address registers.
+pub(crate) fn get_keys<'a>(root: &'a Value, keys: &str) -> Option<&'a Value> {
+    keys.split('.')
+        .try_fold(root, |current, key| current.as_object()?.get(key))
+}
+
+/// Stores `value` at a path of map keys, replacing anything that is not a map on the way by an
+/// empty map. Merges use this total form: a replica's write must land whatever this replica
+/// holds, and the same writes in any order must give the same tree.
+pub(crate) fn force_set(root: &mut Value, keys: &str, value: Value) {
+    let (parent, last) = split_last(keys);
+    force_map(root, parent).insert(last.to_owned(), value);
+}
+
+/// Removes the member at a path of map keys, making every ancestor a map as [`force_set`]
+/// does: a deletion at `a.x` says that `a` is a map without `x`, which must hold whichever of
+/// the writes around it a replica received first.
+pub(crate) fn force_delete(root: &mut Value, keys: &str) {
+    let (parent, last) = split_last(keys);
+    force_map(root, parent).shift_remove(last);
+}
+
+/// Splits dotted keys into the parent's keys (`None` for the root) and the last key.
+fn split_last(keys: &str) -> (Option<&str>, &str) {
+    match keys.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, keys),
+    }
+}
+
+/// The map at a path of map keys, made (replacing whatever else is there) when missing.
+fn force_map<'a>(root: &'a mut Value, keys: Option<&str>) -> &'a mut Map<String, Value> {
+    let mut current = root;
+    for key in keys.into_iter().flat_map(|keys| keys.split('.')) {
+        current = as_map(current)
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    as_map(current)
+}
+
+/// The map `value` is, after replacing it by an empty map if it is something else.
+fn as_map(value: &mut Value) -> &mut Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(Map::new());
+    }
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("the value was just made a map"),
+    }
+}
+
 /// Adds two JSON numbers as [`increment`] documents.
-fn add_numbers(current: &Number, delta: &Number, path: &Path) -> Result<Number, StoreError> {
+pub(crate) fn add_numbers(
+    current: &Number,
+    delta: &Number,
+    path: &Path,
+) -> Result<Number, StoreError> {
     let overflow = || StoreError::Overflow {
         path: path.to_string(),
     };

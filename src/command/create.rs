@@ -48,7 +48,7 @@ impl Create {
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
         match store.create(&self.id, self.strategy, self.ttl_ms, now_ms) {
-            Ok(()) => Reply::ok(),
+            Ok(_) => Reply::ok(),
             Err(e) => store_error(e),
         }
     }

@@ -1,9 +1,9 @@
 //! `DEL id [PATH path]`: deletes a whole document, or one path in it. Answers `1` when something
 //! was deleted and `0` when there was nothing there, as Redis's `DEL` and `HDEL` do.
 
-use ussl_shards::{Path, Store};
+use ussl_shards::{Edit, Path, Store};
 
-use super::{store_error, ArgReader};
+use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
 
 /// A parsed `DEL`.
@@ -32,13 +32,9 @@ impl Del {
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
-        let deleted = match &self.path {
-            None => Ok(store.delete_document(&self.id, now_ms)),
-            Some(path) => store.delete_path(&self.id, path, now_ms),
-        };
-        match deleted {
-            Ok(deleted) => Reply::Integer(i64::from(deleted)),
-            Err(e) => store_error(e),
+        match self.path {
+            None => Reply::Integer(i64::from(store.delete_document(&self.id, now_ms).is_some())),
+            Some(path) => edit_reply(store.edit(&self.id, path, Edit::Delete, now_ms)),
         }
     }
 }

@@ -33,6 +33,6 @@ impl Get {
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
-        json_reply(store.get(&self.id, self.path.as_ref(), now_ms))
+        json_reply(store.get(&self.id, self.path.as_ref(), now_ms).as_deref())
     }
 }

@@ -2,11 +2,10 @@
 //! answers the result: an integer reply when it is a whole number, else a bulk string holding the
 //! JSON number, as Redis's `HINCRBYFLOAT` answers.
 
-use bytes::Bytes;
 use serde_json::Number;
-use ussl_shards::{Path, Store};
+use ussl_shards::{Edit, Path, Store};
 
-use super::{store_error, ArgReader};
+use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
 
 /// A parsed `INC`.
@@ -36,12 +35,6 @@ impl Inc {
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
-        match store.increment(&self.id, &self.path, &self.delta, now_ms) {
-            Ok(n) => match n.as_i64() {
-                Some(i) => Reply::Integer(i),
-                None => Reply::Bulk(Bytes::from(n.to_string())),
-            },
-            Err(e) => store_error(e),
-        }
+        edit_reply(store.edit(&self.id, self.path, Edit::Increment(self.delta), now_ms))
     }
 }

@@ -13,15 +13,18 @@ pub mod get;
 pub mod inc;
 pub mod info;
 pub mod keys;
+pub mod merge;
 pub mod ping;
 pub mod presence;
+pub mod pull;
 pub mod push;
 pub mod set;
 pub mod subscribe;
+pub mod sync;
 
 use bytes::Bytes;
 use serde_json::Value;
-use ussl_shards::{ErrorKind, Path, Store, StoreError};
+use ussl_shards::{Change, ErrorKind, Outcome, Path, Store, StoreError};
 
 use crate::config::Config;
 use crate::protocol::Reply;
@@ -34,11 +37,14 @@ pub use get::Get;
 pub use inc::Inc;
 pub use info::Info;
 pub use keys::Keys;
+pub use merge::Merge;
 pub use ping::{Echo, Ping};
 pub use presence::Presence;
+pub use pull::Pull;
 pub use push::Push;
 pub use set::Set;
 pub use subscribe::{Subscribe, Unsubscribe};
+pub use sync::Sync;
 
 /// Every command the server understands, after parsing.
 #[derive(Debug)]
@@ -69,7 +75,10 @@ pub enum DocCommand {
     Set(Set),
     Del(Del),
     Push(Push),
+    Pull(Pull),
     Inc(Inc),
+    Sync(Sync),
+    Merge(Merge),
 }
 
 impl DocCommand {
@@ -81,7 +90,10 @@ impl DocCommand {
             DocCommand::Set(c) => &c.id,
             DocCommand::Del(c) => &c.id,
             DocCommand::Push(c) => &c.id,
+            DocCommand::Pull(c) => &c.id,
             DocCommand::Inc(c) => &c.id,
+            DocCommand::Sync(c) => &c.id,
+            DocCommand::Merge(c) => &c.id,
         }
     }
 
@@ -93,7 +105,10 @@ impl DocCommand {
             DocCommand::Set(c) => c.apply(store, now_ms),
             DocCommand::Del(c) => c.apply(store, now_ms),
             DocCommand::Push(c) => c.apply(store, now_ms),
+            DocCommand::Pull(c) => c.apply(store, now_ms),
             DocCommand::Inc(c) => c.apply(store, now_ms),
+            DocCommand::Sync(c) => c.apply(store, now_ms),
+            DocCommand::Merge(c) => c.apply(store, now_ms),
         }
     }
 }
@@ -119,6 +134,12 @@ pub fn parse(args: Vec<Bytes>, config: &Config, client: u64) -> Result<Command, 
         Command::Doc(DocCommand::Inc(Inc::parse(&mut args)?))
     } else if is("PUSH") {
         Command::Doc(DocCommand::Push(Push::parse(&mut args)?))
+    } else if is("PULL") {
+        Command::Doc(DocCommand::Pull(Pull::parse(&mut args)?))
+    } else if is("SYNC") {
+        Command::Doc(DocCommand::Sync(Sync::parse(&mut args)?))
+    } else if is("MERGE") {
+        Command::Doc(DocCommand::Merge(Merge::parse(&mut args)?))
     } else if is("DEL") {
         Command::Doc(DocCommand::Del(Del::parse(&mut args)?))
     } else if is("CREATE") {
@@ -317,6 +338,25 @@ pub fn store_error(error: StoreError) -> Reply {
     match error.kind() {
         ErrorKind::WrongType => Reply::error_with_code("WRONGTYPE", error.to_string()),
         ErrorKind::Err => Reply::error(error.to_string()),
+    }
+}
+
+/// The reply of a live write: `+OK` for SET, the count or length for DEL, PUSH and PULL, and the
+/// number for INC (an integer reply when it is whole, else a bulk string holding the JSON
+/// number, as Redis's `HINCRBYFLOAT` answers).
+///
+/// The change is not used yet: change events and persistence will take it from here.
+pub fn edit_reply(result: Result<(Outcome, Option<Change>), StoreError>) -> Reply {
+    let count = |n: usize| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
+    match result {
+        Ok((Outcome::Done, _)) => Reply::ok(),
+        Ok((Outcome::Deleted(deleted), _)) => Reply::Integer(i64::from(deleted)),
+        Ok((Outcome::Length(n) | Outcome::Removed(n), _)) => count(n),
+        Ok((Outcome::Number(n), _)) => match n.as_i64() {
+            Some(i) => Reply::Integer(i),
+            None => Reply::Bulk(Bytes::from(n.to_string())),
+        },
+        Err(e) => store_error(e),
     }
 }
 

@@ -1,10 +1,11 @@
 //! `PUSH id path value`: appends a JSON value to the array at a path (creating an empty array
-//! when the path is missing) and answers the array's new length, as Redis's `RPUSH` does.
+//! when the path is missing) and answers the array's new length, as Redis's `RPUSH` does. On a
+//! `crdt-set` document it adds the value to the set and answers the set's size.
 
 use serde_json::Value;
-use ussl_shards::{Path, Store};
+use ussl_shards::{Edit, Path, Store};
 
-use super::{store_error, ArgReader};
+use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
 
 /// A parsed `PUSH`.
@@ -29,9 +30,6 @@ impl Push {
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
-        match store.push(&self.id, &self.path, self.value, now_ms) {
-            Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
-            Err(e) => store_error(e),
-        }
+        edit_reply(store.edit(&self.id, self.path, Edit::Push(self.value), now_ms))
     }
 }

@@ -1,10 +1,12 @@
 //! `SET id path value`: writes a JSON value at a path, creating the document (as `lww`) and the
-//! maps on the way when they are missing.
+//! maps on the way when they are missing. What a write means depends on the document's strategy
+//! (`docs/strategies.md`): one register in `lww`, key by key in `crdt-map`, the counter's new
+//! total in `crdt-counter`, a set's contents or an element edit in `crdt-set`.
 
 use serde_json::Value;
-use ussl_shards::{Path, Store};
+use ussl_shards::{Edit, Path, Store};
 
-use super::{store_error, ArgReader};
+use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
 
 /// A parsed `SET`.
@@ -29,9 +31,6 @@ impl Set {
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
-        match store.set(&self.id, &self.path, self.value, now_ms) {
-            Ok(()) => Reply::ok(),
-            Err(e) => store_error(e),
-        }
+        edit_reply(store.edit(&self.id, self.path, Edit::Set(self.value), now_ms))
     }
 }

@@ -294,21 +294,26 @@ fn parse_inline(buf: &mut BytesMut, limits: &RequestLimits) -> Result<Step, Prot
 /// Whether a command's last argument is a JSON value that must stay whole
 /// on an inline line.
 fn takes_rest_as_value(command: &[u8]) -> bool {
-    [&b"SET"[..], b"PUSH", b"PRESENCE"]
+    [&b"SET"[..], b"PUSH", b"PULL", b"PRESENCE"]
         .iter()
         .any(|name| command.eq_ignore_ascii_case(name))
 }
 
-/// Splits an inline line into arguments, keeping the value of `SET` and
-/// `PUSH` (everything after `command id path`) as one argument.
+/// Splits an inline line into arguments, keeping the value of `SET`, `PUSH`
+/// and `PULL` (everything after `command id path`) and the update of `MERGE`
+/// (everything after `MERGE id`) as one argument.
 fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
-    let (mut args, rest) = inline::split_prefix(line, 3)?;
+    let is_merge = line
+        .get(..6)
+        .is_some_and(|start| start.eq_ignore_ascii_case(b"MERGE "));
+    let (mut args, rest) = inline::split_prefix(line, if is_merge { 2 } else { 3 })?;
     if rest.is_empty() {
         return Ok(args);
     }
-    if args
-        .first()
-        .is_some_and(|command| takes_rest_as_value(command))
+    if is_merge
+        || args
+            .first()
+            .is_some_and(|command| takes_rest_as_value(command))
     {
         let value_bytes = rest
             .iter()

@@ -1,9 +1,19 @@
-//! Merge strategies: how a document resolves concurrent writes.
+//! Merge strategies: how a document resolves concurrent writes, one module each.
 //!
-//! A document picks its strategy once, at CREATE. Last-writer-wins is plain
-//! overwrite; the CRDT strategies merge concurrent writes by type-specific
-//! rules. This module owns the names clients use and which strategies are
-//! implemented, so CREATE can refuse the others with a clear error.
+//! A document picks its strategy once, at CREATE. This module owns the names clients use;
+//! the submodules hold each strategy's state and rules:
+//!
+//! - [`lww`]: a JSON tree of last-writer-wins registers stamped by a hybrid logical clock
+//!   (`lww`), and the register engine [`map`] builds `crdt-map` on;
+//! - [`counter`]: PN-counter fields (`crdt-counter`);
+//! - [`set`]: add-wins observed-remove sets (`crdt-set`);
+//! - [`fields`]: what counters and sets share, named fields shown as one JSON object.
+
+pub mod counter;
+pub mod fields;
+pub mod lww;
+pub mod map;
+pub mod set;
 
 use std::fmt;
 
@@ -56,14 +66,6 @@ impl Strategy {
             Strategy::CrdtText => "crdt-text",
         }
     }
-
-    /// Reports whether documents can be created with this strategy yet.
-    ///
-    /// Only last-writer-wins is implemented; the CRDT strategies are parsed
-    /// so that CREATE can answer "not yet supported" instead of "unknown".
-    pub fn is_supported(&self) -> bool {
-        matches!(self, Strategy::Lww)
-    }
 }
 
 impl fmt::Display for Strategy {
@@ -99,13 +101,6 @@ mod tests {
             Strategy::parse(""),
             Err(StoreError::UnknownStrategy(String::new()))
         );
-    }
-
-    #[test]
-    fn only_lww_is_supported() {
-        for strategy in Strategy::ALL {
-            assert_eq!(strategy.is_supported(), strategy == Strategy::Lww);
-        }
     }
 
     #[test]
