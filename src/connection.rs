@@ -75,7 +75,10 @@ impl Connection {
     pub fn new(stream: TcpStream, shard: Rc<Shard>, session: Session) -> Connection {
         let config = &shard.shared.config;
         let limits = RequestLimits::authenticated(config.request_bytes_max);
-        let outbox = Rc::new(Outbox::new(config.pubsub_output_bytes_max, session.protocol));
+        let outbox = Rc::new(Outbox::new(
+            config.pubsub_output_bytes_max,
+            session.protocol,
+        ));
         Connection {
             outbox,
             presence_ids: Vec::new(),

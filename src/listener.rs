@@ -66,7 +66,7 @@ async fn admit(shard: &Rc<Shard>, mut stream: TcpStream) {
     };
     let _ = stream.set_nodelay(true);
     let peer = stream.peer_addr().ok();
-    let session = Session::new(client_id, peer, !shard.shared.requires_password());
+    let session = Session::new(client_id, peer, shard.id, !shard.shared.requires_password());
     ShardCounters::add(&counters.connections_total, 1);
     ShardCounters::add(&counters.connections, 1);
     let shard = Rc::clone(shard);

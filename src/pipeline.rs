@@ -211,7 +211,11 @@ fn gather_keys(
             _ => return unavailable(),
         }
     }
-    Reply::Array(ids.into_iter().map(|id| Reply::Bulk(Bytes::from(id))).collect())
+    Reply::Array(
+        ids.into_iter()
+            .map(|id| Reply::Bulk(Bytes::from(id)))
+            .collect(),
+    )
 }
 
 /// Completes an `INFO` with the other shards' counters.

@@ -100,6 +100,7 @@ async fn run_shard(
     for to in (0..count).filter(|&to| to != id) {
         glommio::spawn_local(std::rc::Rc::clone(&shard).drain_link(to)).detach();
     }
+    glommio::spawn_local(std::rc::Rc::clone(&shard).sweep_expired()).detach();
     if id == 0 {
         tracing::info!(shards = count, %tcp_addr, "usld ready to accept connections");
     }

@@ -13,6 +13,8 @@ pub struct Session {
     pub id: u64,
     /// The peer's address, for logs and `CLIENT INFO`.
     pub peer: Option<SocketAddr>,
+    /// The shard that accepted the connection and runs it, for `CLIENT INFO`.
+    pub shard: usize,
     /// Whether commands beyond PING/AUTH/QUIT/HELLO are allowed; true from the start when the
     /// server has no password.
     pub authenticated: bool,
@@ -28,10 +30,11 @@ pub struct Session {
 
 impl Session {
     /// A new session; `authenticated` is true when no password is required.
-    pub fn new(id: u64, peer: Option<SocketAddr>, authenticated: bool) -> Session {
+    pub fn new(id: u64, peer: Option<SocketAddr>, shard: usize, authenticated: bool) -> Session {
         Session {
             id,
             peer,
+            shard,
             authenticated,
             name: None,
             lib_name: None,

@@ -8,15 +8,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_channel::oneshot;
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::shared_channel::ConnectedReceiver;
-use ussl_shards::Store;
+use ussl_shards::{json_text, Store};
 
-use crate::command::{json_reply, Presence as PresenceCommand};
+use crate::command::{json_reply, DocCommand, Presence as PresenceCommand};
 use crate::protocol::Reply;
 use crate::pubsub::{EventBuilder, Links, Notice, Presence, Routes, Subscribers};
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
@@ -25,6 +25,10 @@ use crate::stats::{ShardCounters, ShardStats};
 
 /// Most notices sent to another shard in one mesh message.
 const NOTICE_BATCH_MAX: usize = 256;
+
+/// How often a shard removes the expired documents nobody touched, and tells their subscribers.
+/// A touched document expires at once; an untouched one within this interval.
+const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
 /// One shard's state, shared by the tasks on its executor through an `Rc`.
 pub struct Shard {
@@ -105,7 +109,7 @@ impl Shard {
                     self.id,
                     "document routed to the wrong shard"
                 );
-                OpOutput::Reply(command.apply(&mut self.store.borrow_mut(), now_ms))
+                OpOutput::Reply(self.op_document(command, now_ms))
             }
             ShardOp::Keys(keys) => {
                 let mut out = Vec::new();
@@ -121,6 +125,58 @@ impl Shard {
                 OpOutput::Reply(self.op_presence(command))
             }
             ShardOp::Stats => OpOutput::Stats(self.stats()),
+        }
+    }
+
+    /// Applies a document command on this, its owner shard, and publishes the change it made to
+    /// the shards with a matching subscriber. The destinations are found before the write (a
+    /// write cannot change them), so a write nobody watches never renders an event.
+    fn op_document(&self, command: DocCommand, now_ms: u64) -> Reply {
+        let mut destinations = Vec::new();
+        self.routes
+            .borrow()
+            .destinations(command.id().as_bytes(), &mut destinations);
+        let watched = (!destinations.is_empty()).then(|| command.id().to_owned());
+        let mut store = self.store.borrow_mut();
+        let (reply, change) = command.apply(&mut store, now_ms);
+        let expired = store.has_expired().then(|| store.take_expired());
+        if let (Some(id), Some(change)) = (watched, change) {
+            let payload = match store.document(&id, now_ms) {
+                Some(document) => json_text::to_text(&document.event(&id, &change)),
+                // The change removed the document: nothing left to read, only the version.
+                None => EventBuilder::new(change.op.name())
+                    .field("id", id.as_str())
+                    .field("version", change.version)
+                    .encode()
+                    .to_vec(),
+            };
+            drop(store);
+            self.send_event(&id, &Bytes::from(payload), &destinations);
+        }
+        self.publish_expired(expired.unwrap_or_default());
+        reply
+    }
+
+    /// Tells subscribers that these documents (owned here) expired.
+    fn publish_expired(&self, ids: Vec<Box<str>>) {
+        for id in ids {
+            self.publish(&id, || {
+                EventBuilder::new("expire").field("id", &*id).encode()
+            });
+        }
+    }
+
+    /// Removes, every [`EXPIRY_SWEEP_INTERVAL`], the expired documents nobody touched, and
+    /// publishes their expiry. Runs for the life of the shard.
+    pub async fn sweep_expired(self: Rc<Self>) {
+        loop {
+            glommio::timer::sleep(EXPIRY_SWEEP_INTERVAL).await;
+            let expired = {
+                let mut store = self.store.borrow_mut();
+                store.purge_expired(now_ms());
+                store.take_expired()
+            };
+            self.publish_expired(expired);
         }
     }
 
@@ -149,6 +205,7 @@ impl Shard {
     fn publish_presence(&self, id: &str, client: u64, data: serde_json::Value) {
         self.publish(id, || {
             EventBuilder::new("presence")
+                .field("id", id)
                 .field("client", client)
                 .field("data", data)
                 .encode()
@@ -162,13 +219,16 @@ impl Shard {
         self.routes
             .borrow()
             .destinations(id.as_bytes(), &mut destinations);
-        if destinations.is_empty() {
-            return;
+        if !destinations.is_empty() {
+            self.send_event(id, &payload(), &destinations);
         }
-        let payload = payload();
-        for to in destinations {
+    }
+
+    /// Delivers an event of document `id` here and queues it for the other `destinations`.
+    fn send_event(&self, id: &str, payload: &Bytes, destinations: &[usize]) {
+        for &to in destinations {
             if to == self.id {
-                self.subscribers.borrow().deliver(id.as_bytes(), &payload);
+                self.subscribers.borrow().deliver(id.as_bytes(), payload);
             } else {
                 self.links.send(
                     to,
@@ -231,7 +291,11 @@ impl Shard {
     fn take_notice(&self, notice: Notice) {
         match notice {
             Notice::Event { id, payload } => self.subscribers.borrow().deliver(&id, &payload),
-            Notice::Announce { pattern, shard, ack } => {
+            Notice::Announce {
+                pattern,
+                shard,
+                ack,
+            } => {
                 self.routes.borrow_mut().add(pattern, shard);
                 if let Some(ack) = ack {
                     // The subscriber may have gone meanwhile; nobody waits then.

@@ -15,7 +15,8 @@
 //! - [`sync`]: the JSON update format replicas exchange (SYNC answers it, MERGE takes it).
 //! - [`change`]: what one write changed, for delta events and incremental persistence.
 //! - [`document`]: one document: its strategy's state, version and expiry; dispatches writes.
-//! - [`store`]: one shard's documents, with lazy TTL expiry, the clock and replica ids.
+//! - [`store`]: one shard's documents, with TTL expiry, the clock and replica ids.
+//! - [`expiry`]: when documents with a TTL are due, and which expired lately.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@
 pub mod change;
 pub mod document;
 pub mod error;
+pub mod expiry;
 pub mod glob;
 pub mod hash;
 pub mod hlc;

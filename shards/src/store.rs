@@ -1,10 +1,11 @@
-//! One shard's documents, keyed by id, with lazy expiry.
+//! One shard's documents, keyed by id, with expiry.
 //!
 //! Each shard owns a [`Store`] outright, so it needs no locking. Time is passed in as `now_ms`
 //! on every call rather than read from a clock, which keeps the engine deterministic in tests and
 //! free of platform time APIs (it also builds for wasm32). An expired document is treated as
 //! missing everywhere and is removed when a call touches it; [`Store::purge_expired`] reclaims
-//! the ones nobody touches.
+//! the ones nobody touches. Either way its id is logged for [`Store::take_expired`], so the
+//! server can tell subscribers it is gone.
 //!
 //! The store also owns what the documents' merges share: one hybrid logical clock, and the seed
 //! of the server's replica ids (one per document, see [`Store::server_replica`]).
@@ -18,6 +19,7 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 use crate::change::{Change, Op};
 use crate::document::{Document, Edit, Outcome, Stamper};
 use crate::error::StoreError;
+use crate::expiry::Expiry;
 use crate::glob::{glob_match, is_literal};
 use crate::hlc::{Clock, REPLICA_MAX};
 use crate::path::Path;
@@ -28,9 +30,8 @@ use crate::sync::Update;
 #[derive(Debug, Default)]
 pub struct Store {
     documents: AHashMap<Box<str>, Document>,
-    /// How many of `documents` have a TTL, kept so that expiry sweeps can be
-    /// skipped when there is nothing to expire.
-    expiring: usize,
+    /// When documents with a TTL are due, and which expired lately.
+    expiry: Expiry,
     /// The clock that stamps this shard's writes, moved past every stamp merged.
     clock: Clock,
     /// Mixed with a document's id to make the server's replica id for it.
@@ -81,7 +82,18 @@ impl Store {
     /// Lets the server report expiring keys and skip expiry sweeps on shards
     /// that have none.
     pub fn expiring(&self) -> usize {
-        self.expiring
+        self.expiry.count()
+    }
+
+    /// Takes the ids of the documents removed because they expired (by a sweep or when a call
+    /// touched them) since the last call.
+    pub fn take_expired(&mut self) -> Vec<Box<str>> {
+        self.expiry.take_expired()
+    }
+
+    /// Whether [`Store::take_expired`] has anything to give.
+    pub fn has_expired(&self) -> bool {
+        self.expiry.has_expired()
     }
 
     /// Creates an empty document `id` with `strategy`, expiring `ttl_ms`
@@ -144,7 +156,7 @@ impl Store {
         let Store {
             documents,
             clock,
-            expiring,
+            expiry,
             ..
         } = self;
         let mut stamper = Stamper {
@@ -152,7 +164,7 @@ impl Store {
             now_ms,
             replica,
         };
-        if let Some(document) = Self::live_in(documents, expiring, id, now_ms) {
+        if let Some(document) = Self::live_in(documents, expiry, id, now_ms) {
             return document.edit(path, edit, &mut stamper);
         }
         let mut document = Document::new(Strategy::Lww, None)?;
@@ -196,10 +208,10 @@ impl Store {
         let Store {
             documents,
             clock,
-            expiring,
+            expiry,
             ..
         } = self;
-        if let Some(document) = Self::live_in(documents, expiring, id, now_ms) {
+        if let Some(document) = Self::live_in(documents, expiry, id, now_ms) {
             return document.merge(update, clock, now_ms);
         }
         let mut document = Document::new(update.strategy()?, None)?;
@@ -247,37 +259,41 @@ impl Store {
     /// many were removed.
     ///
     /// Lazy expiry only reclaims documents that are touched; the server calls
-    /// this now and then for the rest. It scans the whole shard, so it
-    /// returns at once when no document has a TTL.
+    /// this now and then for the rest. It costs time in the documents that
+    /// expire, not in the size of the shard.
     pub fn purge_expired(&mut self, now_ms: u64) -> usize {
-        if self.expiring == 0 {
-            return 0;
+        let mut removed = 0;
+        while let Some((_, id)) = self.expiry.pop_due(now_ms) {
+            let expired = self
+                .documents
+                .get(&id)
+                .is_some_and(|document| document.is_expired(now_ms));
+            if expired {
+                self.documents.remove(&id);
+                self.expiry.expired(&id);
+                removed += 1;
+            }
         }
-        let before = self.documents.len();
-        self.documents
-            .retain(|_, document| !document.is_expired(now_ms));
-        let removed = before - self.documents.len();
-        self.expiring -= removed;
         removed
     }
 
     /// Returns the document `id` if it is live, removing it if it has
     /// expired.
     fn live_mut(&mut self, id: &str, now_ms: u64) -> Option<&mut Document> {
-        Self::live_in(&mut self.documents, &mut self.expiring, id, now_ms)
+        Self::live_in(&mut self.documents, &mut self.expiry, id, now_ms)
     }
 
     /// [`Store::live_mut`] on the store's parts, so callers can hold the clock at the same
     /// time.
     fn live_in<'a>(
         documents: &'a mut AHashMap<Box<str>, Document>,
-        expiring: &mut usize,
+        expiry: &mut Expiry,
         id: &str,
         now_ms: u64,
     ) -> Option<&'a mut Document> {
         if documents.get(id)?.is_expired(now_ms) {
             documents.remove(id);
-            *expiring -= 1;
+            expiry.expired(id);
             return None;
         }
         documents.get_mut(id)
@@ -285,12 +301,12 @@ impl Store {
 
     /// Adds or replaces document `id`, keeping the TTL count right.
     fn insert(&mut self, id: &str, document: Document) {
-        if document.expires_at_ms().is_some() {
-            self.expiring += 1;
+        if let Some(at_ms) = document.expires_at_ms() {
+            self.expiry.add(id, at_ms);
         }
         if let Some(replaced) = self.documents.insert(id.into(), document) {
             if replaced.expires_at_ms().is_some() {
-                self.expiring -= 1;
+                self.expiry.forget();
             }
         }
     }
@@ -299,7 +315,7 @@ impl Store {
     fn remove(&mut self, id: &str) -> Option<Document> {
         let removed = self.documents.remove(id)?;
         if removed.expires_at_ms().is_some() {
-            self.expiring -= 1;
+            self.expiry.forget();
         }
         Some(removed)
     }
@@ -646,6 +662,43 @@ mod tests {
         store.keys(b"doc:*", 0, 3, &mut out);
         assert_eq!(out.len(), 4);
         assert_eq!(sorted_keys(&store, "doc:*", 0, 0).len(), 0);
+    }
+
+    #[test]
+    fn expired_documents_are_logged_whether_swept_or_touched() {
+        let mut store = Store::new();
+        store
+            .create("swept", Strategy::Lww, Some(10), 0)
+            .expect("create");
+        store
+            .create("touched", Strategy::Lww, Some(10), 0)
+            .expect("create");
+        store
+            .create("deleted", Strategy::Lww, Some(10), 0)
+            .expect("create");
+        store.delete_document("deleted", 5).expect("live");
+        assert!(store.get("touched", None, 10).is_none());
+        assert!(store.has_expired());
+        assert_eq!(store.take_expired(), vec![Box::<str>::from("touched")]);
+        assert_eq!(store.purge_expired(10), 1);
+        assert_eq!(store.take_expired(), vec![Box::<str>::from("swept")]);
+        assert!(!store.has_expired());
+        assert_eq!(store.expiring(), 0);
+    }
+
+    #[test]
+    fn a_recreated_document_keeps_its_new_expiry() {
+        let mut store = Store::new();
+        store
+            .create("doc", Strategy::Lww, Some(10), 0)
+            .expect("create");
+        store.delete_document("doc", 1).expect("live");
+        store
+            .create("doc", Strategy::Lww, Some(100), 2)
+            .expect("create");
+        assert_eq!(store.purge_expired(50), 0);
+        assert!(store.get("doc", None, 50).is_some());
+        assert_eq!(store.purge_expired(102), 1);
     }
 
     #[test]

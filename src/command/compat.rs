@@ -98,9 +98,10 @@ impl Client {
             Client::Info => {
                 let addr = session.peer.map(|p| p.to_string()).unwrap_or_default();
                 Reply::Bulk(Bytes::from(format!(
-                    "id={} addr={} name={} lib-name={} lib-ver={}\n",
+                    "id={} addr={} shard={} name={} lib-name={} lib-ver={}\n",
                     session.id,
                     addr,
+                    session.shard,
                     session.name.as_deref().unwrap_or(""),
                     session.lib_name.as_deref().unwrap_or(""),
                     session.lib_ver.as_deref().unwrap_or("")

@@ -1,7 +1,7 @@
 //! `CREATE id [STRATEGY s] [TTL ms]`: creates an empty document with a merge strategy fixed for
 //! its life, optionally expiring after `ms` milliseconds.
 
-use ussl_shards::{Store, Strategy};
+use ussl_shards::{Change, Store, Strategy};
 
 use super::{store_error, ArgReader};
 use crate::protocol::Reply;
@@ -46,10 +46,10 @@ impl Create {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         match store.create(&self.id, self.strategy, self.ttl_ms, now_ms) {
-            Ok(_) => Reply::ok(),
-            Err(e) => store_error(e),
+            Ok(change) => (Reply::ok(), Some(change)),
+            Err(e) => (store_error(e), None),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `DEL id [PATH path]`: deletes a whole document, or one path in it. Answers `1` when something
 //! was deleted and `0` when there was nothing there, as Redis's `DEL` and `HDEL` do.
 
-use ussl_shards::{Edit, Path, Store};
+use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
@@ -31,9 +31,12 @@ impl Del {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         match self.path {
-            None => Reply::Integer(i64::from(store.delete_document(&self.id, now_ms).is_some())),
+            None => {
+                let change = store.delete_document(&self.id, now_ms);
+                (Reply::Integer(i64::from(change.is_some())), change)
+            }
             Some(path) => edit_reply(store.edit(&self.id, path, Edit::Delete, now_ms)),
         }
     }

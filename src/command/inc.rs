@@ -3,7 +3,7 @@
 //! JSON number, as Redis's `HINCRBYFLOAT` answers.
 
 use serde_json::Number;
-use ussl_shards::{Edit, Path, Store};
+use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
@@ -34,7 +34,7 @@ impl Inc {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         edit_reply(store.edit(&self.id, self.path, Edit::Increment(self.delta), now_ms))
     }
 }

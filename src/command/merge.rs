@@ -5,7 +5,7 @@
 //! `-ERR invalid update: ...`, before any of it is applied.
 
 use bytes::Bytes;
-use ussl_shards::Store;
+use ussl_shards::{Change, Store};
 
 use super::{store_error, ArgReader};
 use crate::protocol::Reply;
@@ -29,10 +29,10 @@ impl Merge {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         match store.merge(&self.id, &self.update, now_ms) {
-            Ok(change) => Reply::Integer(i64::from(change.is_some())),
-            Err(e) => store_error(e),
+            Ok(change) => (Reply::Integer(i64::from(change.is_some())), change),
+            Err(e) => (store_error(e), None),
         }
     }
 }

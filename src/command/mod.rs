@@ -97,17 +97,19 @@ impl DocCommand {
         }
     }
 
-    /// Applies the command to the owner shard's documents. Must run on the owner shard only.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    /// Applies the command to the owner shard's documents, returning its reply and, when it
+    /// changed the document, the change (for events and persistence). Must run on the owner
+    /// shard only.
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         match self {
             DocCommand::Create(c) => c.apply(store, now_ms),
-            DocCommand::Get(c) => c.apply(store, now_ms),
+            DocCommand::Get(c) => (c.apply(store, now_ms), None),
             DocCommand::Set(c) => c.apply(store, now_ms),
             DocCommand::Del(c) => c.apply(store, now_ms),
             DocCommand::Push(c) => c.apply(store, now_ms),
             DocCommand::Pull(c) => c.apply(store, now_ms),
             DocCommand::Inc(c) => c.apply(store, now_ms),
-            DocCommand::Sync(c) => c.apply(store, now_ms),
+            DocCommand::Sync(c) => (c.apply(store, now_ms), None),
             DocCommand::Merge(c) => c.apply(store, now_ms),
         }
     }
@@ -345,18 +347,25 @@ pub fn store_error(error: StoreError) -> Reply {
 /// number for INC (an integer reply when it is whole, else a bulk string holding the JSON
 /// number, as Redis's `HINCRBYFLOAT` answers).
 ///
-/// The change is not used yet: change events and persistence will take it from here.
-pub fn edit_reply(result: Result<(Outcome, Option<Change>), StoreError>) -> Reply {
+/// The change, when there is one, goes on to events (and persistence).
+pub fn edit_reply(
+    result: Result<(Outcome, Option<Change>), StoreError>,
+) -> (Reply, Option<Change>) {
     let count = |n: usize| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     match result {
-        Ok((Outcome::Done, _)) => Reply::ok(),
-        Ok((Outcome::Deleted(deleted), _)) => Reply::Integer(i64::from(deleted)),
-        Ok((Outcome::Length(n) | Outcome::Removed(n), _)) => count(n),
-        Ok((Outcome::Number(n), _)) => match n.as_i64() {
-            Some(i) => Reply::Integer(i),
-            None => Reply::Bulk(Bytes::from(n.to_string())),
-        },
-        Err(e) => store_error(e),
+        Ok((outcome, change)) => {
+            let reply = match outcome {
+                Outcome::Done => Reply::ok(),
+                Outcome::Deleted(deleted) => Reply::Integer(i64::from(deleted)),
+                Outcome::Length(n) | Outcome::Removed(n) => count(n),
+                Outcome::Number(n) => match n.as_i64() {
+                    Some(i) => Reply::Integer(i),
+                    None => Reply::Bulk(Bytes::from(n.to_string())),
+                },
+            };
+            (reply, change)
+        }
+        Err(e) => (store_error(e), None),
     }
 }
 

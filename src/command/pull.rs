@@ -4,7 +4,7 @@
 //! equal to the value from the array at the path and answers how many went.
 
 use serde_json::Value;
-use ussl_shards::{Edit, Path, Store};
+use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
@@ -30,7 +30,7 @@ impl Pull {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         edit_reply(store.edit(&self.id, self.path, Edit::Pull(self.value), now_ms))
     }
 }

@@ -3,7 +3,7 @@
 //! `crdt-set` document it adds the value to the set and answers the set's size.
 
 use serde_json::Value;
-use ussl_shards::{Edit, Path, Store};
+use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
@@ -29,7 +29,7 @@ impl Push {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         edit_reply(store.edit(&self.id, self.path, Edit::Push(self.value), now_ms))
     }
 }

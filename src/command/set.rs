@@ -4,7 +4,7 @@
 //! total in `crdt-counter`, a set's contents or an element edit in `crdt-set`.
 
 use serde_json::Value;
-use ussl_shards::{Edit, Path, Store};
+use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
 use crate::protocol::Reply;
@@ -30,7 +30,7 @@ impl Set {
     }
 
     /// Runs on the owner shard.
-    pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
+    pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
         edit_reply(store.edit(&self.id, self.path, Edit::Set(self.value), now_ms))
     }
 }

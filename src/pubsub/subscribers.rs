@@ -11,8 +11,8 @@ use std::rc::Rc;
 use ahash::AHashMap;
 use bytes::{Bytes, BytesMut};
 
-use super::pattern_map::PatternMap;
 use super::outbox::Outbox;
+use super::pattern_map::PatternMap;
 use crate::protocol::{Protocol, Reply};
 
 /// A subscribed connection.

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// A generous bound: it only turns a hang into a failure, it never decides a result.
 const WAIT: Duration = Duration::from_secs(20);
 
+/// How many connections [`Server::connect_each_shard`] opens at most.
+const CONNECT_EACH_SHARD_ATTEMPTS: usize = 256;
+
 /// A running `usld`, killed when dropped.
 pub struct Server {
     child: Child,
@@ -73,6 +76,24 @@ impl Server {
     /// A new client connection.
     pub fn connect(&self) -> Client {
         Client::connect(self.port)
+    }
+
+    /// One connection on each shard of a server started with `shards` shards (the kernel
+    /// spreads connections; extra ones are opened until every shard has one, a bounded number
+    /// of times).
+    pub fn connect_each_shard(&self, shards: usize) -> Vec<Client> {
+        let mut found: Vec<Option<Client>> = (0..shards).map(|_| None).collect();
+        for _ in 0..CONNECT_EACH_SHARD_ATTEMPTS {
+            let mut client = self.connect();
+            let shard = client.shard();
+            if found[shard].is_none() {
+                found[shard] = Some(client);
+            }
+            if found.iter().all(Option::is_some) {
+                return found.into_iter().flatten().collect();
+            }
+        }
+        panic!("no connection landed on some shard after {CONNECT_EACH_SHARD_ATTEMPTS} attempts");
     }
 
     /// The process id, to signal it.
@@ -190,6 +211,41 @@ impl Client {
         buf
     }
 
+    /// Subscribes a connection that holds no subscription yet to `patterns` (`SUB`) and checks
+    /// each confirmation: `psubscribe`, the pattern, the running count.
+    pub fn subscribe(&mut self, patterns: &[&str]) {
+        let mut args = vec!["SUB"];
+        args.extend_from_slice(patterns);
+        self.send(&encode(&args));
+        for (i, pattern) in patterns.iter().enumerate() {
+            let count = i64::try_from(i + 1).expect("count");
+            let expected = Resp::Array(Some(vec![bulk("psubscribe"), bulk(pattern), int(count)]));
+            assert_eq!(self.read(), expected);
+        }
+    }
+
+    /// Reads one change event (a `pmessage` push): its pattern, document id and JSON delta.
+    pub fn event(&mut self) -> (String, String, serde_json::Value) {
+        let frame = self.read();
+        let parts = frame.texts();
+        assert!(
+            parts.len() == 4 && parts[0] == "pmessage",
+            "expected a pmessage, got {frame:?}"
+        );
+        let delta = serde_json::from_str(&parts[3])
+            .unwrap_or_else(|e| panic!("event payload is not JSON ({e}): {}", parts[3]));
+        (parts[1].clone(), parts[2].clone(), delta)
+    }
+
+    /// The shard this connection runs on, from `CLIENT INFO`.
+    pub fn shard(&mut self) -> usize {
+        let info = self.cmd(&["CLIENT", "INFO"]).text();
+        info.split_whitespace()
+            .find_map(|field| field.strip_prefix("shard="))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no shard= in CLIENT INFO: {info}"))
+    }
+
     /// True when the server has closed the connection (reads EOF or a reset).
     pub fn is_closed(&mut self) -> bool {
         let mut buf = [0u8; 1];
@@ -215,7 +271,7 @@ fn read_line(reader: &mut impl BufRead) -> String {
     line.trim_end_matches(['\r', '\n']).to_string()
 }
 
-/// Reads one reply (RESP2, plus the RESP3 null and map types).
+/// Reads one reply (RESP2, plus the RESP3 null, map and push types).
 pub fn read_resp(reader: &mut impl BufRead) -> Resp {
     let line = read_line(reader);
     let (kind, rest) = line.split_at(1);
@@ -239,7 +295,8 @@ pub fn read_resp(reader: &mut impl BufRead) -> Resp {
             let pairs: usize = rest.parse().expect("map length");
             Resp::Array(Some((0..pairs * 2).map(|_| read_resp(reader)).collect()))
         }
-        "*" => {
+        // RESP3 pushes (subscription confirmations and events) read as arrays.
+        "*" | ">" => {
             let len: i64 = rest.parse().expect("array length");
             if len < 0 {
                 return Resp::Array(None);

@@ -1,0 +1,94 @@
+//! TTL bookkeeping for one store: when each expiring document is due, and which documents
+//! expired since the server last asked, so it can tell their subscribers.
+//!
+//! Due times sit in a min-heap, so a sweep costs time in the documents that actually expire, not
+//! in the size of the shard. The heap may hold entries that no longer apply (the document was
+//! deleted, or re-created with another TTL); a sweep checks each entry against the document
+//! before removing anything, and drops stale ones.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The expiry state of one store.
+#[derive(Debug, Default)]
+pub struct Expiry {
+    /// (due time in ms, document id), earliest first.
+    due: BinaryHeap<Reverse<(u64, Box<str>)>>,
+    /// Live documents that have a TTL.
+    count: usize,
+    /// Documents removed because they expired, not yet taken by [`Expiry::take_expired`].
+    expired: Vec<Box<str>>,
+}
+
+impl Expiry {
+    /// How many live documents have a TTL.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Records a document with a TTL coming in, due at `at_ms`.
+    pub(crate) fn add(&mut self, id: &str, at_ms: u64) {
+        self.count += 1;
+        self.due.push(Reverse((at_ms, id.into())));
+    }
+
+    /// Records a document with a TTL going away, for any reason.
+    pub(crate) fn forget(&mut self) {
+        self.count -= 1;
+    }
+
+    /// Records that document `id` was removed because it expired.
+    pub(crate) fn expired(&mut self, id: &str) {
+        self.forget();
+        self.expired.push(id.into());
+    }
+
+    /// Pops the next entry due at or before `now_ms`, stale or not.
+    pub(crate) fn pop_due(&mut self, now_ms: u64) -> Option<(u64, Box<str>)> {
+        match self.due.peek() {
+            Some(Reverse((at_ms, _))) if *at_ms <= now_ms => {
+                self.due.pop().map(|Reverse(entry)| entry)
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes the ids of the documents that expired since the last call, in expiry order.
+    pub fn take_expired(&mut self) -> Vec<Box<str>> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// Whether any expired id waits to be taken.
+    pub fn has_expired(&self) -> bool {
+        !self.expired.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_come_due_in_time_order() {
+        let mut expiry = Expiry::default();
+        expiry.add("late", 30);
+        expiry.add("early", 10);
+        expiry.add("middle", 20);
+        assert_eq!(expiry.count(), 3);
+        assert_eq!(expiry.pop_due(5), None);
+        assert_eq!(expiry.pop_due(25), Some((10, "early".into())));
+        assert_eq!(expiry.pop_due(25), Some((20, "middle".into())));
+        assert_eq!(expiry.pop_due(25), None);
+    }
+
+    #[test]
+    fn expired_ids_are_taken_once() {
+        let mut expiry = Expiry::default();
+        expiry.add("a", 1);
+        expiry.expired("a");
+        assert_eq!(expiry.count(), 0);
+        assert!(expiry.has_expired());
+        assert_eq!(expiry.take_expired(), vec![Box::<str>::from("a")]);
+        assert!(!expiry.has_expired());
+    }
+}
