@@ -21,20 +21,30 @@ const TOO_MANY_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 const LISTEN_BACKLOG: i32 = 1024;
 
 /// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`.
-/// Without this check a second usld would silently share the port with the first.
+/// Without this check a second usld would silently share the port with the first. The probe
+/// sets `SO_REUSEADDR` (as the shards' sockets do), so connections of a previous run still in
+/// TIME_WAIT do not make a restart fail; only a live listener does.
 pub fn check_port_free(addr: SocketAddr) -> std::io::Result<()> {
-    std::net::TcpListener::bind(addr).map(drop)
+    let probe = socket(addr)?;
+    probe.bind(&addr.into())?;
+    probe.listen(1)
+}
+
+/// A TCP socket for `addr` with `SO_REUSEADDR` set.
+fn socket(addr: SocketAddr) -> std::io::Result<socket2::Socket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    Ok(socket)
 }
 
 /// Binds this shard's listening socket. glommio's own `TcpListener::bind` sets `SO_REUSEPORT` but
 /// not `SO_REUSEADDR`, so a restart would fail for as long as the previous run's connections sit
 /// in TIME_WAIT; the socket is therefore built here with both and handed to glommio.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
     use std::os::fd::{FromRawFd, IntoRawFd};
 
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
+    let socket = socket(addr)?;
     socket.set_reuse_port(true)?;
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
