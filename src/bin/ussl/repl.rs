@@ -69,11 +69,15 @@ pub fn run(session: &mut Session, interrupt: &Arc<AtomicBool>) -> i32 {
     }
 }
 
-/// Adds a line to the history and appends it to the file, except blank lines and AUTH (which
-/// would write the password to disk).
+/// Words whose lines are not kept in the history: AUTH would write the password to disk, and
+/// the words that leave would make Up in the next session recall "quit" instead of a command.
+const NOT_REMEMBERED: &[&str] = &["AUTH", "QUIT", "EXIT"];
+
+/// Adds a line to the history and appends it to the file, except blank lines and
+/// [`NOT_REMEMBERED`] ones.
 fn remember(editor: &mut DefaultEditor, history: Option<&PathBuf>, line: &str) {
     let first = line.split_whitespace().next().unwrap_or("");
-    if first.is_empty() || first.eq_ignore_ascii_case("AUTH") {
+    if first.is_empty() || NOT_REMEMBERED.iter().any(|w| first.eq_ignore_ascii_case(w)) {
         return;
     }
     if editor.add_history_entry(line).unwrap_or(false) {
