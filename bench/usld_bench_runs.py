@@ -13,6 +13,7 @@ Both print Markdown tables. Run from the repository root after `cargo build --re
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -56,6 +57,12 @@ def start_usld(usld):
     return port, proc
 
 
+def cpu_seconds():
+    """User + system CPU time of the children waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def usld_bench(usld, port, args):
     out = subprocess.run([usld, "bench", "-p", str(port), "--json", *args],
                          capture_output=True, text=True)
@@ -65,36 +72,45 @@ def usld_bench(usld, port, args):
 
 
 def redis_benchmark(port, clients, requests, pipeline, keyspace, command):
+    """Requests per second, and the client's CPU microseconds per request."""
+    before = cpu_seconds()
     out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests),
                           "-P", str(pipeline), "-r", str(keyspace), "--csv", *command],
                          capture_output=True, text=True, check=True)
+    cpu = cpu_seconds() - before
     row = out.stdout.strip().splitlines()[-1]
-    return float(row.split(",")[1].strip('"'))
+    return float(row.split(",")[1].strip('"')), cpu * 1e6 / requests
 
 
 def generator(args):
     port, redis = start_redis()
     try:
         rows = []
+        commands = {"set": ["HSET", "bench:__rand_int__", "value", "xxx"],
+                    "get": ["HGETALL", "bench:__rand_int__"]}
         for pipeline in (1, 16):
             ours = {"set": [], "get": []}
             theirs = {"set": [], "get": []}
             ops = args.requests // 50
             for _ in range(args.rounds):
-                result = usld_bench(args.usld, port, ["--target", "redis", "-c", "50", "-n", str(ops),
-                                                      "-P", str(pipeline), "--tests", "set,get",
-                                                      "--keyspace", "10000"])
+                # One test per usld bench run, so its CPU time is that test's alone.
                 for test in ("set", "get"):
-                    ours[test].append(result[test]["throughput"])
-                theirs["set"].append(redis_benchmark(port, 50, args.requests, pipeline, 10000,
-                                                     ["HSET", "bench:__rand_int__", "value", "xxx"]))
-                theirs["get"].append(redis_benchmark(port, 50, args.requests, pipeline, 10000,
-                                                     ["HGETALL", "bench:__rand_int__"]))
-            for test, command in (("set", "HSET"), ("get", "HGETALL")):
-                a, b = statistics.median(ours[test]), statistics.median(theirs[test])
-                rows.append(f"| {command} | {pipeline} | {a:,.0f} | {b:,.0f} | {a / b:.2f} |")
-        print("| command | pipeline | usld bench (ops/s) | redis-benchmark (ops/s) | ratio |")
-        print("|---|---:|---:|---:|---:|")
+                    before = cpu_seconds()
+                    result = usld_bench(args.usld, port, ["--target", "redis", "-c", "50", "-n", str(ops),
+                                                          "-P", str(pipeline), "--tests", test,
+                                                          "--keyspace", "10000"])
+                    cpu = (cpu_seconds() - before) * 1e6 / (ops * 50)
+                    ours[test].append((result[test]["throughput"], cpu))
+                    theirs[test].append(redis_benchmark(port, 50, args.requests, pipeline, 10000,
+                                                        commands[test]))
+            for test in ("set", "get"):
+                a, b = (statistics.median(r for r, _ in runs[test]) for runs in (ours, theirs))
+                ca, cb = (statistics.median(c for _, c in runs[test]) for runs in (ours, theirs))
+                rows.append(f"| {commands[test][0]} | {pipeline} | {a:,.0f} | {b:,.0f} | {a / b:.2f} "
+                            f"| {ca:.2f} | {cb:.2f} |")
+        print("| command | pipeline | usld bench (ops/s) | redis-benchmark (ops/s) | ratio "
+              "| usld bench CPU µs/op | redis-benchmark CPU µs/op |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         print("\n".join(rows))
     finally:
         redis.terminate()

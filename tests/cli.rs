@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{free_port, run_bounded, RedisServer, Server, Watchdog};
@@ -169,22 +169,37 @@ fn raw_and_json_formats() {
     assert_eq!(error.status.code(), Some(1));
 }
 
-#[test]
-fn lost_connection_is_reported() {
-    let server = Server::start(&[]);
-    let mut child = ussl(server.port)
+/// Starts `command` with its standard streams piped, killed if it outlives the harness's bound.
+fn spawn_watched(command: &mut Command) -> (Child, Watchdog) {
+    let child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ussl");
-    let _watchdog = Watchdog::new(child.id());
+    let watchdog = Watchdog::new(child.id());
+    (child, watchdog)
+}
+
+/// Reads the next `count` lines a child printed.
+fn read_lines(output: &mut impl BufRead, count: usize) -> Vec<String> {
+    (0..count)
+        .map(|_| {
+            let mut line = String::new();
+            output.read_line(&mut line).expect("read a line");
+            line
+        })
+        .collect()
+}
+
+#[test]
+fn lost_connection_is_reported() {
+    let server = Server::start(&[]);
+    let (mut child, _watchdog) = spawn_watched(&mut ussl(server.port));
     let mut input = child.stdin.take().expect("stdin");
     let mut output = BufReader::new(child.stdout.take().expect("stdout"));
     input.write_all(b"PING\n").expect("write");
-    let mut line = String::new();
-    output.read_line(&mut line).expect("read");
-    assert_eq!(line, "PONG\n");
+    assert_eq!(read_lines(&mut output, 1), ["PONG\n"]);
     drop(server);
     input.write_all(b"PING\n").expect("write");
     drop(input);
@@ -201,35 +216,20 @@ fn lost_connection_is_reported() {
 fn one_shot_subscription_streams_messages() {
     // SUB is not in usld yet; the streaming path is the same for Redis's PSUBSCRIBE.
     let redis = RedisServer::start();
-    let mut child = ussl(redis.port)
-        .args(["--raw", "-c", "PSUBSCRIBE news:*"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ussl");
-    let _watchdog = Watchdog::new(child.id());
+    let (mut child, _watchdog) =
+        spawn_watched(ussl(redis.port).args(["--raw", "-c", "PSUBSCRIBE news:*"]));
     let mut output = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    for _ in 0..3 {
-        let mut line = String::new();
-        output.read_line(&mut line).expect("confirmation");
-        lines.push(line);
-    }
-    assert_eq!(lines, ["psubscribe\n", "news:*\n", "1\n"]);
+    assert_eq!(
+        read_lines(&mut output, 3),
+        ["psubscribe\n", "news:*\n", "1\n"]
+    );
     let mut publisher = redis.connect();
     assert_eq!(
         publisher.cmd(&["PUBLISH", "news:1", "{\"a\": 1}"]),
         common::int(1)
     );
-    let mut message = Vec::new();
-    for _ in 0..4 {
-        let mut line = String::new();
-        output.read_line(&mut line).expect("message");
-        message.push(line);
-    }
     assert_eq!(
-        message,
+        read_lines(&mut output, 4),
         ["pmessage\n", "news:*\n", "news:1\n", "{\"a\": 1}\n"]
     );
     let _ = child.kill();
