@@ -21,6 +21,14 @@ import sys
 import time
 
 SEED_TESTS = ["conn", "set", "get", "inc", "mixed"]
+# The seed README's published figures (Docker on Windows/WSL2), for reference only: throughput and
+# average latency, per load and test.
+SEED_FIGURES = {
+    (10, 1000): {"conn": "1,796 conn/s, 557 µs", "set": "9,417, 1,042 µs", "get": "88,973, 76 µs",
+                 "inc": "10,655, 925 µs", "mixed": "15,265, 566 µs"},
+    (50, 2000): {"conn": "2,764 conn/s, 362 µs", "set": "12,710, 3.9 ms", "get": "225,791, 189 µs",
+                 "inc": "25,255, 1.9 ms", "mixed": "10,090, 4 ms"},
+}
 
 
 def free_port():
@@ -129,11 +137,12 @@ def seed_loads(args):
                 runs["usld"].append(usld_bench(args.usld, usld_port, common))
                 runs["redis"].append(usld_bench(args.usld, redis_port, ["--target", "redis", *common]))
             print(f"\n#### {title}\n")
-            print("| test | usld (ops/s) | usld p50 / p99 / p99.9 / max (µs) | usld failed "
-                  "| Redis (ops/s) | Redis p50 / p99 / p99.9 / max (µs) | Redis failed | usld / Redis |")
-            print("|---|---:|---:|---:|---:|---:|---:|---:|")
+            print("| test | seed README (ops/s, avg) | usld (ops/s) | usld avg / p50 / p99 / p99.9 / max (µs) "
+                  "| usld failed | Redis (ops/s) | Redis avg / p50 / p99 / p99.9 / max (µs) | Redis failed "
+                  "| usld / Redis |")
+            print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
             for test in SEED_TESTS:
-                cells = []
+                cells = [SEED_FIGURES[(clients, ops)][test]]
                 rates = {}
                 for target in ("usld", "redis"):
                     best = sorted(runs[target], key=lambda r: r[test]["throughput"])[len(runs[target]) // 2]
@@ -141,7 +150,7 @@ def seed_loads(args):
                     lat = t["latency_us"] or {}
                     rates[target] = t["throughput"]
                     cells += [f"{t['throughput']:,.0f}",
-                              " / ".join(f"{lat.get(q, 0):,.0f}" for q in ("p50", "p99", "p99_9", "max")),
+                              " / ".join(f"{lat.get(q, 0):,.0f}" for q in ("avg", "p50", "p99", "p99_9", "max")),
                               str(sum(r[test]["failed"] for r in runs[target]))]
                 ratio = rates["usld"] / rates["redis"] if rates["redis"] else 0
                 print(f"| {test} | " + " | ".join(cells) + f" | {ratio:.2f} |")
