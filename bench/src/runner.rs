@@ -1,7 +1,7 @@
 //! Running one test: `--threads` glommio executors (event loops), each driving its share of the
 //! clients as tasks, so a thousand clients cost a thousand sockets, not a thousand threads.
 //!
-//! Every test first opens its connections (and, for `sub`, subscribes), then waits at a [`Gate`]
+//! Every test first opens its connections (and, for `sub`, subscribes), then waits at a `Gate`
 //! until all event loops are ready, so the clock measures the load alone. The executors are not
 //! pinned: the server under test usually shares the machine and owns its cores.
 
