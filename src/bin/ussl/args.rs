@@ -15,7 +15,7 @@ pub const REPLY_BYTES_MAX_DEFAULT: usize = 512 * 1024 * 1024;
 /// `ussl`: the USSL command-line client. With no command it opens a prompt; with `-c` it runs one
 /// command; with commands piped on stdin it runs them one by one.
 #[derive(Debug, Parser)]
-#[command(name = "ussl", version, about, long_about = None)]
+#[command(name = "ussl", version)]
 pub struct Args {
     /// Server host name or address
     #[arg(short = 'H', long, default_value = "127.0.0.1")]
