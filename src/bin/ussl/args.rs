@@ -12,7 +12,7 @@ use crate::render::Format;
 /// any reply a Redis-class server sends fits, while a broken peer cannot exhaust memory.
 pub const REPLY_BYTES_MAX_DEFAULT: usize = 512 * 1024 * 1024;
 
-/// `ussl`: the USSL command-line client. With no command it opens a prompt; with `-c` it runs one
+/// The USSL command-line client. With no command it opens a prompt; with -c it runs one
 /// command; with commands piped on stdin it runs them one by one.
 #[derive(Debug, Parser)]
 #[command(name = "ussl", version)]
