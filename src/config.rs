@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 /// Default TCP port, one above Redis's so both can run side by side.
@@ -82,6 +82,18 @@ pub struct Args {
     /// Capacity of each shard-to-shard channel, in batches [default: 1024]
     #[arg(long, env = "USSL_CROSS_SHARD_QUEUE")]
     pub cross_shard_queue: Option<usize>,
+
+    /// A tool to run instead of the server
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Tools built into the server binary; with none, `usld` runs the server.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load generator: the seed's tests (conn, set, get, inc, mixed) and subscription fan-out,
+    /// against usld or, with --target redis, against Redis
+    Bench(ussl_bench::BenchArgs),
 }
 
 /// The config file's keys: the long flag names with `_` for `-`. Unknown keys are refused so a

@@ -299,7 +299,10 @@ fn takes_rest_as_value(command: &[u8]) -> bool {
 
 /// Splits an inline line into arguments, keeping the value of `SET` and
 /// `PUSH` (everything after `command id path`) as one argument.
-fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
+///
+/// Public so that the `ussl` client splits what a person types exactly as
+/// the server splits the same line sent inline.
+pub fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
     let (mut args, rest) = inline::split_prefix(line, 3)?;
     if rest.is_empty() {
         return Ok(args);
