@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run test test-deps check fmt clippy fuzz bench clean
+.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool clean
 
 build:
 	$(CARGO) build --workspace
@@ -13,6 +13,10 @@ release:
 
 run:
 	$(CARGO) run --release --bin usld
+
+# Installs the server `usld` (with `usld bench`) and the client `ussl` into ~/.cargo/bin.
+install:
+	$(CARGO) install --locked --path .
 
 test-deps:
 	scripts/install-test-deps.sh
@@ -39,6 +43,12 @@ fuzz:
 
 bench: release
 	bench/compare-redis.sh
+
+# `usld bench` against usld and Redis: the seed's light and heavy loads, and the generator's own
+# speed against redis-benchmark (the figures of bench/RESULTS.md).
+bench-tool: release
+	python3 bench/usld_bench_runs.py seed-loads
+	python3 bench/usld_bench_runs.py generator
 
 clean:
 	$(CARGO) clean

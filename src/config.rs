@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
 /// Default TCP port, one above Redis's so both can run side by side.
@@ -114,6 +114,18 @@ pub struct Args {
     /// Most bytes of JSON in one PRESENCE entry [default: 16384]
     #[arg(long, env = "USSL_MAX_PRESENCE_BYTES")]
     pub max_presence_bytes: Option<usize>,
+
+    /// A tool to run instead of the server
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Tools built into the server binary; with none, `usld` runs the server.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load generator: the seed's tests (conn, set, get, inc, mixed) and subscription fan-out,
+    /// against usld or, with --target redis, against Redis
+    Bench(ussl_bench::BenchArgs),
 }
 
 /// The config file's keys: the long flag names with `_` for `-`. Unknown keys are refused so a

@@ -16,6 +16,10 @@
 //!
 //! [`server`] starts one pinned glommio executor per shard; [`signals`] stops them; [`config`]
 //! merges flags, environment and file; [`shared`] holds the few server-wide counters.
+//!
+//! Beside the server: the `ussl` client (`src/bin/ussl/`, which splits typed lines with
+//! [`protocol::request::split_inline`], as the server does) and the `usld bench` load generator
+//! (the `ussl-bench` crate in `bench/`, run by the `bench` subcommand of [`config::Args`]).
 
 pub mod command;
 pub mod config;

@@ -1,13 +1,17 @@
-//! The `usld` binary: parse the configuration, start logging, run the server.
+//! The `usld` binary: parse the configuration, start logging, run the server; or, with the
+//! `bench` subcommand, run the load generator (the `ussl-bench` crate) instead.
 
 use std::io::IsTerminal;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use usld::config::{Args, Config};
+use usld::config::{Args, Command, Config};
 
 fn main() {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::Bench(bench)) = args.command.take() {
+        std::process::exit(run_bench(&bench));
+    }
     let config = match Config::load(args) {
         Ok(config) => config,
         Err(e) => {
@@ -25,6 +29,22 @@ fn main() {
         tracing::error!("{e:#}");
         eprintln!("usld: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Runs `usld bench` and returns the exit status: 0 when every operation succeeded, 1 when some
+/// failed or the server could not be used, 2 for a bad flag.
+fn run_bench(args: &ussl_bench::BenchArgs) -> i32 {
+    match ussl_bench::run(args) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!("usld bench: {e}");
+            match e {
+                ussl_bench::BenchError::Usage(_) => 2,
+                _ => 1,
+            }
+        }
     }
 }
 

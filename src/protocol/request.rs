@@ -299,10 +299,13 @@ fn takes_rest_as_value(command: &[u8]) -> bool {
         .any(|name| command.eq_ignore_ascii_case(name))
 }
 
-/// Splits an inline line into arguments, keeping the value of `SET`, `PUSH`
-/// and `PULL` (everything after `command id path`) and the update of `MERGE`
-/// (everything after `MERGE id`) as one argument.
-fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
+/// Splits an inline line into arguments, keeping the value of `SET`, `PUSH`,
+/// `PULL` and `PRESENCE` (everything after `command id path`) and the update
+/// of `MERGE` (everything after `MERGE id`) as one argument.
+///
+/// Public so that the `ussl` client splits what a person types exactly as
+/// the server splits the same line sent inline.
+pub fn split_inline(line: &Bytes) -> Result<Vec<Bytes>, ProtocolError> {
     let is_merge = line
         .get(..6)
         .is_some_and(|start| start.eq_ignore_ascii_case(b"MERGE "));

@@ -485,3 +485,83 @@ impl Client {
         }
     }
 }
+
+/// A running `redis-server` (Debian's), on a free loopback port, without persistence; killed when
+/// dropped. For the tests that drive `ussl` and `usld bench` against Redis.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` and waits until it answers `PING`.
+    pub fn start() -> RedisServer {
+        let port = free_port();
+        let child = Command::new(require_tool("redis-server"))
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn redis-server");
+        let server = RedisServer { child, port };
+        let start = Instant::now();
+        loop {
+            if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+                if Client::from_stream(stream).cmd(&["PING"]) == Resp::Simple("PONG".into()) {
+                    return server;
+                }
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "redis-server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A new client connection.
+    pub fn connect(&self) -> Client {
+        Client::connect(self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Kills a process that is still running when the harness's wait bound passes, so a test that
+/// reads a child's output line by line fails instead of hanging. Disarmed when dropped.
+pub struct Watchdog {
+    disarm: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    /// Watches the process `pid`.
+    pub fn new(pid: u32) -> Watchdog {
+        let (disarm, disarmed) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = disarmed.recv_timeout(WAIT) {
+                eprintln!("watchdog: process {pid} still running after {WAIT:?}; killing it");
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        });
+        Watchdog {
+            disarm: Some(disarm),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(disarm) = self.disarm.take() {
+            let _ = disarm.send(());
+        }
+    }
+}
