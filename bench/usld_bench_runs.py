@@ -6,6 +6,9 @@
               generator fast enough not to be the bottleneck?
   seed-loads  the seed README's light (10 x 1,000) and heavy (50 x 2,000) loads, all five seed
               tests, against usld and against Redis (`--target redis`), alternating per round.
+  fanout      one writer, --subscribers subscribers of `bench:sub:*` (spread by the kernel over
+              all of usld's shards): usld SET events against Redis PUBLISH to PSUBSCRIBE clients,
+              deliveries per second and write-to-delivery latency, alternating per round.
 
 Both print Markdown tables. Run from the repository root after `cargo build --release --bin usld`.
 """
@@ -160,14 +163,47 @@ def seed_loads(args):
             proc.wait()
 
 
+def fanout(args):
+    redis_port, redis = start_redis()
+    usld_port, usld = start_usld(args.usld)
+    try:
+        runs = {"usld": [], "redis": []}
+        common = ["-c", str(args.subscribers), "-n", str(args.messages), "--tests", "sub",
+                  "--timeout", "120"]
+        for _ in range(args.rounds):
+            runs["usld"].append(usld_bench(args.usld, usld_port, common)["sub"])
+            runs["redis"].append(usld_bench(args.usld, redis_port, ["--target", "redis", *common])["sub"])
+        print("| server | deliveries/s | p50 µs | p99 µs | p99.9 µs | max µs | failed |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        medians = {}
+        for target, name in (("usld", "usld SET → SUB events"), ("redis", "Redis PUBLISH → PSUBSCRIBE")):
+            best = sorted(runs[target], key=lambda t: t["throughput"])[len(runs[target]) // 2]
+            medians[target] = best
+            lat = best["latency_us"] or {}
+            failed = sum(t["failed"] for t in runs[target])
+            print(f"| {name} | {best['throughput']:,.0f} | "
+                  + " | ".join(f"{lat.get(q, 0):,.0f}" for q in ("p50", "p99", "p99_9", "max"))
+                  + f" | {failed} |")
+        u, r = medians["usld"], medians["redis"]
+        print(f"\nusld / Redis: deliveries {u['throughput'] / r['throughput']:.2f}x; "
+              f"p50 latency {u['latency_us']['p50'] / r['latency_us']['p50']:.2f}x, "
+              f"p99 {u['latency_us']['p99'] / r['latency_us']['p99']:.2f}x (lower is better)")
+    finally:
+        for proc in (usld, redis):
+            proc.terminate()
+            proc.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["generator", "seed-loads"])
+    parser.add_argument("mode", choices=["generator", "seed-loads", "fanout"])
     parser.add_argument("--usld", default=os.path.join("target", "release", "usld"))
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are shown")
     parser.add_argument("--requests", type=int, default=200000, help="generator mode: requests per run")
+    parser.add_argument("--subscribers", type=int, default=1000, help="fanout mode: subscribers")
+    parser.add_argument("--messages", type=int, default=200, help="fanout mode: writes (each reaches every subscriber)")
     args = parser.parse_args()
-    {"generator": generator, "seed-loads": seed_loads}[args.mode](args)
+    {"generator": generator, "seed-loads": seed_loads, "fanout": fanout}[args.mode](args)
 
 
 if __name__ == "__main__":

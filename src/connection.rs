@@ -136,6 +136,8 @@ impl Connection {
 
     async fn run(&mut self) -> Close {
         let mut chunk = vec![0u8; READ_CHUNK_BYTES];
+        // Whether the last wake-up was for events rather than input: the socket was empty then.
+        let mut pushed = false;
         loop {
             if !self.input.is_empty() {
                 // Writers wait while other shards' subscribers are far behind.
@@ -174,7 +176,8 @@ impl Connection {
                 return Close::Io(e);
             }
             let outbox = Rc::clone(&self.outbox);
-            let input = async { Wake::Input(self.read_some(&mut chunk).await) };
+            let waiting = std::mem::take(&mut pushed);
+            let input = async { Wake::Input(self.read_some(&mut chunk, waiting).await) };
             let push = async {
                 outbox.ready().await;
                 Wake::Push
@@ -183,7 +186,7 @@ impl Connection {
                 Wake::Input(Ok(0)) => return Close::Done,
                 Wake::Input(Ok(n)) => self.input.extend_from_slice(&chunk[..n]),
                 Wake::Input(Err(e)) => return Close::Io(e),
-                Wake::Push => {}
+                Wake::Push => pushed = true,
             }
         }
     }
@@ -196,7 +199,14 @@ impl Connection {
     /// to the shard's other ready connections, then tries a plain non-blocking `recv`: a busy
     /// client's next request is usually there by then. Only when the socket is empty does it fall
     /// back to glommio's read, which waits for readiness.
-    async fn read_some(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    ///
+    /// `waiting` says the socket was found empty and nothing has arrived since (the connection
+    /// woke only to write events): the direct `recv` would fail again, so glommio's read, whose
+    /// readiness poll is still armed, is awaited at once.
+    async fn read_some(&mut self, buf: &mut [u8], waiting: bool) -> std::io::Result<usize> {
+        if waiting {
+            return self.stream.read(buf).await;
+        }
         futures_lite::future::yield_now().await;
         match recv_now(&self.stream, buf) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.stream.read(buf).await,
