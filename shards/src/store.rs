@@ -11,7 +11,8 @@
 
 use std::borrow::Cow;
 
-use ahash::AHashMap;
+use ahash::RandomState;
+use hashbrown::HashTable;
 use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -25,9 +26,13 @@ use crate::strategy::Strategy;
 use crate::sync::Update;
 
 /// The documents of one shard.
+///
+/// The table holds one pointer per document, to a [`Slot`] with the id and the document in one
+/// allocation: with millions of small documents, the table's empty buckets and per-document
+/// allocations are most of the memory, so both are kept to a minimum.
 #[derive(Debug, Default)]
 pub struct Store {
-    documents: AHashMap<Box<str>, Document>,
+    documents: Documents,
     /// How many of `documents` have a TTL, kept so that expiry sweeps can be
     /// skipped when there is nothing to expire.
     expiring: usize,
@@ -35,6 +40,73 @@ pub struct Store {
     clock: Clock,
     /// Mixed with a document's id to make the server's replica id for it.
     replica_seed: u64,
+}
+
+/// A document and its id.
+#[derive(Debug)]
+struct Slot {
+    id: Box<str>,
+    document: Document,
+}
+
+/// Documents by id.
+#[derive(Debug, Default)]
+struct Documents {
+    table: HashTable<Box<Slot>>,
+    hasher: RandomState,
+}
+
+impl Documents {
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn get(&self, id: &str) -> Option<&Document> {
+        let hash = self.hash(id);
+        let slot = self.table.find(hash, |slot| &*slot.id == id)?;
+        Some(&slot.document)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Document> {
+        let hash = self.hash(id);
+        let slot = self.table.find_mut(hash, |slot| &*slot.id == id)?;
+        Some(&mut slot.document)
+    }
+
+    /// Adds or replaces document `id`, returning the one replaced.
+    fn insert(&mut self, id: &str, document: Document) -> Option<Document> {
+        if let Some(existing) = self.get_mut(id) {
+            return Some(std::mem::replace(existing, document));
+        }
+        let hash = self.hash(id);
+        let slot = Box::new(Slot {
+            id: id.into(),
+            document,
+        });
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, slot, |slot| hasher.hash_one(&*slot.id));
+        None
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Document> {
+        let hash = self.hash(id);
+        let entry = self.table.find_entry(hash, |slot| &*slot.id == id).ok()?;
+        let (slot, _) = entry.remove();
+        Some(slot.document)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &Document)> {
+        self.table.iter().map(|slot| (&*slot.id, &slot.document))
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Document) -> bool) {
+        self.table.retain(|slot| keep(&slot.document));
+    }
 }
 
 impl Store {
@@ -73,7 +145,7 @@ impl Store {
     /// Reports whether the store holds no documents (counted as
     /// [`Store::len`] counts them).
     pub fn is_empty(&self) -> bool {
-        self.documents.is_empty()
+        self.documents.len() == 0
     }
 
     /// Returns how many held documents have a TTL.
@@ -125,6 +197,19 @@ impl Store {
             None => Some(document.root()),
             Some(path) => document.get(path),
         }
+    }
+
+    /// Appends the JSON text of document `id` (or of `path` in it) to `out`, as GET answers it;
+    /// `false`, with nothing appended, when the document or the path is missing.
+    pub fn write_json(
+        &mut self,
+        id: &str,
+        path: Option<&Path>,
+        now_ms: u64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.live_mut(id, now_ms)
+            .is_some_and(|document| document.write_json(path, out))
     }
 
     /// Applies a live write (SET, DEL of a path, PUSH, PULL, INC) to document `id`, as its
@@ -223,12 +308,13 @@ impl Store {
         }
         if is_literal(pattern) {
             // Ids are UTF-8, so a pattern that is not cannot name one.
-            let live = std::str::from_utf8(pattern)
-                .ok()
-                .and_then(|id| self.documents.get_key_value(id))
-                .filter(|(_, document)| !document.is_expired(now_ms));
-            if let Some((id, _)) = live {
-                out.push(id.to_string());
+            let live = std::str::from_utf8(pattern).ok().filter(|id| {
+                self.documents
+                    .get(id)
+                    .is_some_and(|document| !document.is_expired(now_ms))
+            });
+            if let Some(id) = live {
+                out.push(id.to_owned());
             }
             return;
         }
@@ -238,7 +324,7 @@ impl Store {
             .filter(|(id, document)| {
                 !document.is_expired(now_ms) && glob_match(pattern, id.as_bytes())
             })
-            .map(|(id, _)| id.to_string())
+            .map(|(id, _)| id.to_owned())
             .take(limit);
         out.extend(matching);
     }
@@ -255,7 +341,7 @@ impl Store {
         }
         let before = self.documents.len();
         self.documents
-            .retain(|_, document| !document.is_expired(now_ms));
+            .retain(|document| !document.is_expired(now_ms));
         let removed = before - self.documents.len();
         self.expiring -= removed;
         removed
@@ -270,7 +356,7 @@ impl Store {
     /// [`Store::live_mut`] on the store's parts, so callers can hold the clock at the same
     /// time.
     fn live_in<'a>(
-        documents: &'a mut AHashMap<Box<str>, Document>,
+        documents: &'a mut Documents,
         expiring: &mut usize,
         id: &str,
         now_ms: u64,
@@ -288,7 +374,7 @@ impl Store {
         if document.expires_at_ms().is_some() {
             self.expiring += 1;
         }
-        if let Some(replaced) = self.documents.insert(id.into(), document) {
+        if let Some(replaced) = self.documents.insert(id, document) {
             if replaced.expires_at_ms().is_some() {
                 self.expiring -= 1;
             }

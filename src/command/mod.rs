@@ -335,11 +335,3 @@ pub fn edit_reply(result: Result<(Outcome, Option<Change>), StoreError>) -> Repl
         Err(e) => store_error(e),
     }
 }
-
-/// The reply for a JSON value read from a document: a bulk string of JSON text.
-pub fn json_reply(value: Option<&Value>) -> Reply {
-    match value {
-        Some(value) => Reply::Bulk(Bytes::from(ussl_shards::json_text::to_text(value))),
-        None => Reply::Bulk(Bytes::from_static(b"null")),
-    }
-}

@@ -67,16 +67,7 @@ impl Counters {
         let text = path.to_string();
         let index = self.field_for_write(&text)?;
         let field = &mut self.fields[index];
-        let position = match field.entries.binary_search_by_key(&replica, |e| e.replica) {
-            Ok(position) => position,
-            Err(position) => {
-                field
-                    .entries
-                    .insert(position, Entry::zero(replica, version));
-                position
-            }
-        };
-        let entry = &mut field.entries[position];
+        let entry = field.entry(replica, version);
         let (inc, dec) = if is_negative(delta) {
             (
                 entry.inc.clone(),
@@ -88,7 +79,7 @@ impl Counters {
         entry.inc = inc;
         entry.dec = dec;
         entry.version = version;
-        Ok(field.value())
+        Ok(self.fields[index].value())
     }
 
     /// SET of a number: moves the field to `target` as this replica sees it, by incrementing it
@@ -133,7 +124,8 @@ impl Counters {
         let index = match self.find(path) {
             Ok(index) => index,
             Err(index) => {
-                self.fields.insert(
+                fields::insert_tight(
+                    &mut self.fields,
                     index,
                     Field {
                         path: path.into(),
@@ -143,15 +135,7 @@ impl Counters {
                 index
             }
         };
-        let entries = &mut self.fields[index].entries;
-        let position = match entries.binary_search_by_key(&replica, |e| e.replica) {
-            Ok(position) => position,
-            Err(position) => {
-                entries.insert(position, Entry::zero(replica, version));
-                position
-            }
-        };
-        let entry = &mut entries[position];
+        let entry = self.fields[index].entry(replica, version);
         let mut grew = false;
         if compare(&inc, &entry.inc) == Ordering::Greater {
             entry.inc = inc;
@@ -184,7 +168,8 @@ impl Counters {
             Err(index) => {
                 let paths = self.fields.iter().map(|field| &*field.path);
                 fields::check_clash(paths, path, JsonKind::Number)?;
-                self.fields.insert(
+                fields::insert_tight(
+                    &mut self.fields,
                     index,
                     Field {
                         path: path.into(),
@@ -203,6 +188,19 @@ impl Counters {
 }
 
 impl Field {
+    /// The entry of `replica`, made (at zero) when missing.
+    fn entry(&mut self, replica: u64, version: u64) -> &mut Entry {
+        let position = match self.entries.binary_search_by_key(&replica, |e| e.replica) {
+            Ok(position) => position,
+            Err(position) => {
+                let zero = Entry::zero(replica, version);
+                fields::insert_tight(&mut self.entries, position, zero);
+                position
+            }
+        };
+        &mut self.entries[position]
+    }
+
     /// The field's value: the sum over replicas, in replica order, of `inc - dec`.
     pub fn value(&self) -> Number {
         let mut total = Number::from(0);

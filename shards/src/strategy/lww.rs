@@ -65,6 +65,12 @@ impl Registers {
         }
     }
 
+    /// A document from its tree and its registers (sorted by path), as [`super::compact`]
+    /// decodes them.
+    pub(crate) fn from_parts(root: Value, registers: Vec<Register>) -> Registers {
+        Registers { root, registers }
+    }
+
     /// The document's tree.
     pub fn root(&self) -> &Value {
         &self.root

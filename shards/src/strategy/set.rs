@@ -83,7 +83,7 @@ impl Sets {
             Err(index) => {
                 let paths = self.sets.iter().map(|set| &*set.path);
                 fields::check_clash(paths, path, JsonKind::Array)?;
-                self.sets.insert(index, Set::new(path));
+                fields::insert_tight(&mut self.sets, index, Set::new(path));
                 index
             }
         };
@@ -108,7 +108,7 @@ impl Sets {
         let index = match self.sets.binary_search_by(|set| (*set.path).cmp(path)) {
             Ok(index) => index,
             Err(index) => {
-                self.sets.insert(index, Set::new(path));
+                fields::insert_tight(&mut self.sets, index, Set::new(path));
                 index
             }
         };
@@ -243,7 +243,7 @@ impl Set {
     fn insert(&mut self, element: Element) {
         let key = (element.position, element.tag);
         let index = self.elements.partition_point(|e| (e.position, e.tag) < key);
-        self.elements.insert(index, element);
+        fields::insert_tight(&mut self.elements, index, element);
     }
 }
 
