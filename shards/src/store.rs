@@ -30,7 +30,7 @@ use crate::sync::Update;
 /// The table holds one pointer per document, to a [`Slot`] with the id and the document in one
 /// allocation: with millions of small documents, the table's empty buckets and per-document
 /// allocations are most of the memory, so both are kept to a minimum.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Store {
     documents: Documents,
     /// How many of `documents` have a TTL, kept so that expiry sweeps can be
@@ -50,13 +50,23 @@ struct Slot {
 }
 
 /// Documents by id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Documents {
     table: HashTable<Box<Slot>>,
+    /// Keyed from the store's seed, so a server's keys differ per process and clients cannot
+    /// aim ids at one bucket.
     hasher: RandomState,
 }
 
 impl Documents {
+    fn new(seed: u64) -> Documents {
+        let key = |n: u64| seed.rotate_left(16 * n as u32) ^ (0x9e37_79b9_7f4a_7c15 * (n + 1));
+        Documents {
+            table: HashTable::new(),
+            hasher: RandomState::with_seeds(key(0), key(1), key(2), key(3)),
+        }
+    }
+
     fn hash(&self, id: &str) -> u64 {
         self.hasher.hash_one(id)
     }
@@ -109,11 +119,17 @@ impl Documents {
     }
 }
 
+impl Default for Store {
+    fn default() -> Store {
+        Store::new()
+    }
+}
+
 impl Store {
     /// Makes an empty store whose server replica ids derive from seed 0 (for tests and
     /// single-process use; a server picks a random seed with [`Store::with_replica_seed`]).
     pub fn new() -> Store {
-        Store::default()
+        Store::with_replica_seed(0)
     }
 
     /// Makes an empty store whose server replica ids derive from `seed`.
@@ -122,8 +138,10 @@ impl Store {
     /// writes would carry the same replica id.
     pub fn with_replica_seed(seed: u64) -> Store {
         Store {
+            documents: Documents::new(seed),
+            expiring: 0,
+            clock: Clock::new(),
             replica_seed: seed,
-            ..Store::default()
         }
     }
 
