@@ -400,19 +400,19 @@ fn edit_registers(
             (Outcome::Done, true)
         }
         Edit::Delete => {
-            let deleted = doc.delete(path, stamp, version)?.is_some();
+            let deleted = doc.delete(path, stamp, version)?;
             (Outcome::Deleted(deleted), deleted)
         }
         Edit::Push(value) => (
-            Outcome::Length(doc.push(path, value, stamp, version)?.0),
+            Outcome::Length(doc.push(path, value, stamp, version)?),
             true,
         ),
         Edit::Pull(value) => {
-            let (removed, _) = doc.pull(path, &value, stamp, version)?;
+            let removed = doc.pull(path, &value, stamp, version)?;
             (Outcome::Removed(removed), removed > 0)
         }
         Edit::Increment(delta) => {
-            let (sum, _) = doc.increment(path, &delta, stamp, version)?;
+            let sum = doc.increment(path, &delta, stamp, version)?;
             (Outcome::Number(sum), true)
         }
     })

@@ -6,15 +6,14 @@
 //! missing everywhere and is removed when a call touches it; [`Store::purge_expired`] reclaims
 //! the ones nobody touches.
 //!
-//! The store also owns what the documents' merges share: one hybrid logical clock, and the seed
-//! of the server's replica ids (one per document, see [`Store::server_replica`]).
+//! The store also owns what the documents' merges share: one hybrid logical clock, and the
+//! server's replica id for each document (see [`Store::server_replica`]).
 
 use std::borrow::Cow;
 
 use ahash::RandomState;
 use hashbrown::HashTable;
 use serde_json::Value;
-use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::change::{Change, Op};
 use crate::document::{Document, Edit, Outcome, Stamper};
@@ -38,8 +37,11 @@ pub struct Store {
     expiring: usize,
     /// The clock that stamps this shard's writes, moved past every stamp merged.
     clock: Clock,
-    /// Mixed with a document's id to make the server's replica id for it.
-    replica_seed: u64,
+}
+
+/// The server's replica id for the document whose table hash is `hash`.
+fn replica_of(hash: u64) -> u64 {
+    hash & REPLICA_MAX
 }
 
 /// A document and its id.
@@ -141,14 +143,13 @@ impl Store {
             documents: Documents::new(seed),
             expiring: 0,
             clock: Clock::new(),
-            replica_seed: seed,
         }
     }
 
     /// The server's replica id for document `id`: the replica its live writes are stamped
     /// with, distinct per document and per seed, within the id bound replicas must keep.
     pub fn server_replica(&self, id: &str) -> u64 {
-        xxh3_64_with_seed(id.as_bytes(), self.replica_seed) & REPLICA_MAX
+        replica_of(self.documents.hash(id))
     }
 
     /// Returns how many documents the store holds.
@@ -243,7 +244,9 @@ impl Store {
         edit: Edit,
         now_ms: u64,
     ) -> Result<(Outcome, Option<Change>), StoreError> {
-        let replica = self.server_replica(id);
+        // The table's hash is keyed from the seed, and serves the lookup as well.
+        let hash = self.documents.hash(id);
+        let replica = replica_of(hash);
         let Store {
             documents,
             clock,
@@ -255,7 +258,7 @@ impl Store {
             now_ms,
             replica,
         };
-        if let Some(document) = Self::live_in(documents, expiring, id, now_ms) {
+        if let Some(document) = Self::live_in(documents, expiring, id, hash, now_ms) {
             return document.edit(path, edit, &mut stamper);
         }
         let mut document = Document::new(Strategy::Lww, None)?;
@@ -302,7 +305,8 @@ impl Store {
             expiring,
             ..
         } = self;
-        if let Some(document) = Self::live_in(documents, expiring, id, now_ms) {
+        let hash = documents.hash(id);
+        if let Some(document) = Self::live_in(documents, expiring, id, hash, now_ms) {
             return document.merge(update, clock, now_ms);
         }
         let mut document = Document::new(update.strategy()?, None)?;
@@ -368,23 +372,29 @@ impl Store {
     /// Returns the document `id` if it is live, removing it if it has
     /// expired.
     fn live_mut(&mut self, id: &str, now_ms: u64) -> Option<&mut Document> {
-        Self::live_in(&mut self.documents, &mut self.expiring, id, now_ms)
+        let hash = self.documents.hash(id);
+        Self::live_in(&mut self.documents, &mut self.expiring, id, hash, now_ms)
     }
 
     /// [`Store::live_mut`] on the store's parts, so callers can hold the clock at the same
-    /// time.
+    /// time. `hash` is the id's table hash; one probe of the table.
     fn live_in<'a>(
         documents: &'a mut Documents,
         expiring: &mut usize,
         id: &str,
+        hash: u64,
         now_ms: u64,
     ) -> Option<&'a mut Document> {
-        if documents.get(id)?.is_expired(now_ms) {
-            documents.remove(id);
+        let entry = documents
+            .table
+            .find_entry(hash, |slot| &*slot.id == id)
+            .ok()?;
+        if entry.get().document.is_expired(now_ms) {
+            entry.remove();
             *expiring -= 1;
             return None;
         }
-        documents.get_mut(id)
+        Some(&mut entry.into_mut().document)
     }
 
     /// Adds or replaces document `id`, keeping the TTL count right.

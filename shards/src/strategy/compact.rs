@@ -8,8 +8,10 @@
 //! decodes it, applies, and encodes it again (which costs a few hundred nanoseconds at this size).
 //! A document that grows past either bound is kept as a [`Registers`] tree instead.
 //!
-//! Layout, integers as LEB128 varints: `text_len text register_count` then per register
-//! `path_len path ms seq replica version`.
+//! Layout: the text's length in one byte, the text, then as LEB128 varints `register_count` and
+//! per register `path_len path ms seq replica version`.
+
+use std::cell::RefCell;
 
 use serde_json::Value;
 
@@ -21,6 +23,11 @@ pub const SMALL_TEXT_BYTES_MAX: usize = 192;
 
 /// The most registers a document may have and stay compact.
 pub const SMALL_REGISTERS_MAX: usize = 8;
+
+thread_local! {
+    /// Where [`RegisterDoc::store`] encodes, so that a write allocates only the final buffer.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
+}
 
 /// A register document, compact while small.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,32 +50,34 @@ impl RegisterDoc {
         if doc.registers().len() > SMALL_REGISTERS_MAX {
             return RegisterDoc::Tree(Box::new(doc));
         }
-        let mut text = Vec::with_capacity(64);
-        if !crate::json_text::write_text_within(doc.root(), &mut text, SMALL_TEXT_BYTES_MAX) {
-            return RegisterDoc::Tree(Box::new(doc));
-        }
-        let mut out = Vec::with_capacity(text.len() + 32 * doc.registers().len() + 4);
-        put(&mut out, text.len() as u64);
-        out.extend_from_slice(&text);
-        put(&mut out, doc.registers().len() as u64);
-        for register in doc.registers() {
-            put(&mut out, register.path.len() as u64);
-            out.extend_from_slice(register.path.as_bytes());
-            put(&mut out, register.stamp.ms);
-            put(&mut out, u64::from(register.stamp.seq));
-            put(&mut out, register.stamp.replica);
-            put(&mut out, register.version);
-        }
-        RegisterDoc::Small(out.into_boxed_slice())
+        SCRATCH.with(|scratch| {
+            let mut out = scratch.borrow_mut();
+            out.clear();
+            // The text's length fits one byte; it is filled in once the text is written.
+            out.push(0);
+            if !crate::json_text::write_text_within(doc.root(), &mut out, SMALL_TEXT_BYTES_MAX) {
+                return RegisterDoc::Tree(Box::new(doc));
+            }
+            out[0] = (out.len() - 1) as u8;
+            put(&mut out, doc.registers().len() as u64);
+            for register in doc.registers() {
+                put(&mut out, register.path.len() as u64);
+                out.extend_from_slice(register.path.as_bytes());
+                put(&mut out, register.stamp.ms);
+                put(&mut out, u64::from(register.stamp.seq));
+                put(&mut out, register.stamp.replica);
+                put(&mut out, register.version);
+            }
+            RegisterDoc::Small(Box::from(&out[..]))
+        })
     }
 
     /// The JSON text of a compact document, as replies show it; `None` for a tree.
     pub fn text(&self) -> Option<&[u8]> {
         match self {
             RegisterDoc::Small(bytes) => {
-                let mut reader = Reader { bytes, at: 0 };
-                let len = reader.int() as usize;
-                reader.take(len)
+                let len = usize::from(*bytes.first()?);
+                bytes.get(1..1 + len)
             }
             RegisterDoc::Tree(_) => None,
         }
@@ -135,8 +144,8 @@ impl<'a> Reader<'a> {
 }
 
 fn decode(bytes: &[u8]) -> Registers {
-    let mut reader = Reader { bytes, at: 0 };
-    let len = reader.int() as usize;
+    let mut reader = Reader { bytes, at: 1 };
+    let len = usize::from(bytes.first().copied().unwrap_or(0));
     let root = reader
         .take(len)
         .and_then(|text| serde_json::from_slice::<Value>(text).ok())
