@@ -1,5 +1,5 @@
-use std::time::Instant;
 use serde_json::{json, Number};
+use std::time::Instant;
 use ussl_shards::{Edit, Path, Store};
 
 fn main() {
@@ -17,7 +17,9 @@ fn main() {
     for i in 0..n {
         let id = &keys[(i * 7919 % 100_000) as usize];
         let path = Path::parse("count").unwrap();
-        store.edit(id, path, Edit::Increment(Number::from(1)), i).unwrap();
+        store
+            .edit(id, path, Edit::Increment(Number::from(1)), i)
+            .unwrap();
     }
     println!("INC {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
     let t = Instant::now();
@@ -28,5 +30,8 @@ fn main() {
         store.write_json(id, None, i, &mut out);
         total += out.len();
     }
-    println!("GET {:.0} ns/op ({total})", t.elapsed().as_nanos() as f64 / n as f64);
+    println!(
+        "GET {:.0} ns/op ({total})",
+        t.elapsed().as_nanos() as f64 / n as f64
+    );
 }

@@ -14,7 +14,7 @@ use crate::change::{Change, Op};
 use crate::error::{JsonKind, StoreError};
 use crate::hlc::{Clock, Stamp};
 use crate::path::{Path, Segment};
-use crate::strategy::compact::RegisterDoc;
+use crate::strategy::compact::{RegisterDoc, TopLevel};
 use crate::strategy::counter::Counters;
 use crate::strategy::lww::Registers;
 use crate::strategy::set::Sets;
@@ -222,12 +222,8 @@ impl Document {
         let version = self.version + 1;
         let op = edit.op();
         let (outcome, changed) = match &mut self.body {
-            Body::Lww(doc) => with_tree(doc, |doc| {
-                edit_registers(doc, &path, edit, stamper.next(), version, false)
-            })?,
-            Body::Map(doc) => with_tree(doc, |doc| {
-                edit_registers(doc, &path, edit, stamper.next(), version, true)
-            })?,
+            Body::Lww(doc) => edit_register_doc(doc, &path, edit, stamper.next(), version, false)?,
+            Body::Map(doc) => edit_register_doc(doc, &path, edit, stamper.next(), version, true)?,
             Body::Counter(doc) => edit_counter(doc, &path, edit, stamper.replica, version)?,
             Body::Set(doc) => edit_set(doc, &path, edit, stamper, version)?,
         };
@@ -378,6 +374,33 @@ fn sorted(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         scalar => scalar.clone(),
     }
+}
+
+/// A live write on a register document: on the compact text when it is a SET or INC of a
+/// top-level key, else on the tree.
+fn edit_register_doc(
+    doc: &mut RegisterDoc,
+    path: &Path,
+    edit: Edit,
+    stamp: Stamp,
+    version: u64,
+    expand_maps: bool,
+) -> Result<(Outcome, bool), StoreError> {
+    let fast = match &edit {
+        Edit::Set(Value::Object(map)) if expand_maps && !map.is_empty() => None,
+        Edit::Set(value) => Some(TopLevel::Set(value)),
+        Edit::Increment(delta) => Some(TopLevel::Increment(delta)),
+        _ => None,
+    };
+    if let Some(result) = fast.and_then(|fast| doc.edit_top_level(path, fast, stamp, version)) {
+        return Ok(match result? {
+            Some(number) => (Outcome::Number(number), true),
+            None => (Outcome::Done, true),
+        });
+    }
+    with_tree(doc, |doc| {
+        edit_registers(doc, path, edit, stamp, version, expand_maps)
+    })
 }
 
 /// A live write on `lww` (`expand_maps` false) or `crdt-map` (true); returns the outcome and

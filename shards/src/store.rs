@@ -62,7 +62,9 @@ struct Documents {
 
 impl Documents {
     fn new(seed: u64) -> Documents {
-        let key = |n: u64| seed.rotate_left(16 * n as u32) ^ (0x9e37_79b9_7f4a_7c15 * (n + 1));
+        let key = |n: u64| {
+            seed.rotate_left(16 * n as u32) ^ 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(n + 1)
+        };
         Documents {
             table: HashTable::new(),
             hasher: RandomState::with_seeds(key(0), key(1), key(2), key(3)),

@@ -415,7 +415,9 @@ mod tests {
         for value in [json!(1), json!(2), json!(1)] {
             doc.push(&path("l"), value, stamp(1, 1), 1).expect("push");
         }
-        let removed = doc.pull(&path("l"), &json!(1), stamp(2, 1), 2).expect("pull");
+        let removed = doc
+            .pull(&path("l"), &json!(1), stamp(2, 1), 2)
+            .expect("pull");
         assert_eq!((removed, paths(&doc)), (2, vec!["l"]));
         assert_eq!(doc.root(), &json!({"l": [2]}));
     }

@@ -103,7 +103,7 @@ mod tests {
     fn a_map_is_stamped_key_by_key() {
         let mut doc = Registers::new();
         let tower = json!({"x": 100, "y": 200, "type": "tower", "owner": "player-a"});
-        let stamped = set(
+        set(
             &mut doc,
             &path("buildings.tower1"),
             tower.clone(),
@@ -111,7 +111,7 @@ mod tests {
             1,
         )
         .expect("set");
-        assert_eq!(stamped.len(), 4);
+        assert_eq!(doc.registers().len(), 4);
         assert_eq!(doc.root(), &json!({"buildings": {"tower1": tower}}));
     }
 
