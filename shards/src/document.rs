@@ -644,11 +644,8 @@ fn not_a_set(edit: Edit) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn edit(
         doc: &mut Document,

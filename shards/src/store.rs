@@ -424,11 +424,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::{json, Number};
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn set(
         store: &mut Store,

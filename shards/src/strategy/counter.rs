@@ -121,20 +121,9 @@ impl Counters {
         dec: Number,
         version: u64,
     ) -> bool {
-        let index = match self.find(path) {
-            Ok(index) => index,
-            Err(index) => {
-                fields::insert_tight(
-                    &mut self.fields,
-                    index,
-                    Field {
-                        path: path.into(),
-                        entries: Vec::new(),
-                    },
-                );
-                index
-            }
-        };
+        let index = self
+            .find(path)
+            .unwrap_or_else(|index| self.insert_field(index, path));
         let entry = self.fields[index].entry(replica, version);
         let mut grew = false;
         if compare(&inc, &entry.inc) == Ordering::Greater {
@@ -168,17 +157,19 @@ impl Counters {
             Err(index) => {
                 let paths = self.fields.iter().map(|field| &*field.path);
                 fields::check_clash(paths, path, JsonKind::Number)?;
-                fields::insert_tight(
-                    &mut self.fields,
-                    index,
-                    Field {
-                        path: path.into(),
-                        entries: Vec::new(),
-                    },
-                );
-                Ok(index)
+                Ok(self.insert_field(index, path))
             }
         }
+    }
+
+    /// Inserts an empty field at `index` (where `find` said it goes) and returns the index.
+    fn insert_field(&mut self, index: usize, path: &str) -> usize {
+        let field = Field {
+            path: path.into(),
+            entries: Vec::new(),
+        };
+        fields::insert_tight(&mut self.fields, index, field);
+        index
     }
 
     fn find(&self, path: &str) -> Result<usize, usize> {
@@ -263,11 +254,8 @@ pub fn compare(a: &Number, b: &Number) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn number(value: Value) -> Number {
         match value {

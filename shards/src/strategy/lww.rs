@@ -285,19 +285,8 @@ fn register_depth(root: &Value, path: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{path, stamp};
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
-
-    fn stamp(ms: u64, replica: u64) -> Stamp {
-        Stamp {
-            ms,
-            seq: 0,
-            replica,
-        }
-    }
 
     fn write(path: &str, ms: u64, replica: u64, value: Option<Value>) -> RegisterWrite {
         RegisterWrite {

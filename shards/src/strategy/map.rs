@@ -85,19 +85,8 @@ fn crosses_array(root: &Value, path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::strategy::lww::RegisterWrite;
+    use crate::test_util::{path, stamp};
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
-
-    fn stamp(ms: u64, replica: u64) -> Stamp {
-        Stamp {
-            ms,
-            seq: 0,
-            replica,
-        }
-    }
 
     #[test]
     fn a_map_is_stamped_key_by_key() {
