@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool clean
+.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool clean wasm
 
 build:
 	$(CARGO) build --workspace
@@ -40,6 +40,11 @@ check: test-deps
 FUZZ_SECONDS ?= 30
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The document and CRDT engine (shards/) has no runtime or OS dependency: it builds for the web.
+wasm:
+	rustup target add wasm32-unknown-unknown
+	$(CARGO) build -p ussl-shards --target wasm32-unknown-unknown
 
 bench: release
 	bench/compare-redis.sh

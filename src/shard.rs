@@ -16,7 +16,7 @@ use glommio::channels::channel_mesh::Senders;
 use glommio::channels::shared_channel::ConnectedReceiver;
 use ussl_shards::{json_text, Store};
 
-use crate::command::{json_reply, DocCommand, Presence as PresenceCommand};
+use crate::command::{DocCommand, Presence as PresenceCommand};
 use crate::protocol::Reply;
 use crate::pubsub::{EventBuilder, Links, Notice, Presence, Routes, Subscribers};
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
@@ -183,7 +183,8 @@ impl Shard {
     /// Sets or reads presence on a document this shard owns; a change is published.
     fn op_presence(&self, command: PresenceCommand) -> Reply {
         let Some(data) = command.data else {
-            return json_reply(Some(&self.presence.borrow().get(&command.id)));
+            let all = self.presence.borrow().get(&command.id);
+            return Reply::Bulk(Bytes::from(json_text::to_text(&all)));
         };
         if self
             .presence

@@ -6,6 +6,7 @@
 //! and [`Document::sync`] answers what a replica is missing. Every change bumps the version.
 
 use std::borrow::Cow;
+use std::num::NonZeroU64;
 
 use serde_json::{json, Map, Number, Value};
 
@@ -13,6 +14,7 @@ use crate::change::{Change, Op};
 use crate::error::{JsonKind, StoreError};
 use crate::hlc::{Clock, Stamp};
 use crate::path::{Path, Segment};
+use crate::strategy::compact::{RegisterDoc, TopLevel};
 use crate::strategy::counter::Counters;
 use crate::strategy::lww::Registers;
 use crate::strategy::set::Sets;
@@ -21,20 +23,25 @@ use crate::sync::{self, Update};
 use crate::value;
 
 /// A document: its strategy's state, a version bumped by every change, and an optional expiry.
+///
+/// Kept small (48 bytes), since a shard holds millions: the strategies' state is boxed or
+/// compact (see [`crate::strategy::compact`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
     body: Body,
     version: u64,
-    expires_at_ms: Option<u64>,
+    /// Absolute expiry time in milliseconds; never zero, since it is a creation time plus a
+    /// positive TTL.
+    expires_at_ms: Option<NonZeroU64>,
 }
 
 /// The state of each strategy.
 #[derive(Debug, Clone, PartialEq)]
 enum Body {
-    Lww(Registers),
-    Map(Registers),
-    Counter(Counters),
-    Set(Sets),
+    Lww(RegisterDoc),
+    Map(RegisterDoc),
+    Counter(Box<Counters>),
+    Set(Box<Sets>),
 }
 
 /// A live write, addressed to a path.
@@ -116,16 +123,16 @@ impl Document {
     /// the text module and is refused here.
     pub fn new(strategy: Strategy, expires_at_ms: Option<u64>) -> Result<Document, StoreError> {
         let body = match strategy {
-            Strategy::Lww => Body::Lww(Registers::new()),
-            Strategy::CrdtMap => Body::Map(Registers::new()),
-            Strategy::CrdtCounter => Body::Counter(Counters::new()),
-            Strategy::CrdtSet => Body::Set(Sets::new()),
+            Strategy::Lww => Body::Lww(RegisterDoc::default()),
+            Strategy::CrdtMap => Body::Map(RegisterDoc::default()),
+            Strategy::CrdtCounter => Body::Counter(Box::default()),
+            Strategy::CrdtSet => Body::Set(Box::default()),
             Strategy::CrdtText => return Err(StoreError::NotSupported(strategy)),
         };
         Ok(Document {
             body,
             version: 0,
-            expires_at_ms,
+            expires_at_ms: expires_at_ms.map(|ms| NonZeroU64::new(ms).unwrap_or(NonZeroU64::MIN)),
         })
     }
 
@@ -151,10 +158,33 @@ impl Document {
     /// (`crdt-map` keys sorted, counters and sets by path).
     pub fn root(&self) -> Cow<'_, Value> {
         match &self.body {
-            Body::Lww(doc) => Cow::Borrowed(doc.root()),
-            Body::Map(doc) => Cow::Owned(sorted(doc.root())),
+            Body::Lww(RegisterDoc::Tree(doc)) => Cow::Borrowed(doc.root()),
+            Body::Lww(doc) => Cow::Owned(doc.tree().root().clone()),
+            Body::Map(doc) => Cow::Owned(sorted(doc.tree().root())),
             Body::Counter(doc) => Cow::Owned(doc.render()),
             Body::Set(doc) => Cow::Owned(doc.render()),
+        }
+    }
+
+    /// Appends the JSON text readers see at `path` (the whole document for `None`) to `out`;
+    /// `false` when nothing is there. A small `lww` document's text is copied out as stored.
+    pub fn write_json(&self, path: Option<&Path>, out: &mut Vec<u8>) -> bool {
+        if let (None, Body::Lww(doc)) = (path, &self.body) {
+            if let Some(text) = doc.text() {
+                out.extend_from_slice(text);
+                return true;
+            }
+        }
+        let shown = match path {
+            None => Some(self.root()),
+            Some(path) => self.get(path),
+        };
+        match shown {
+            Some(value) => {
+                crate::json_text::write_text(&value, out);
+                true
+            }
+            None => false,
         }
     }
 
@@ -169,7 +199,7 @@ impl Document {
     /// Returns when the document expires, in milliseconds on the store's clock, or `None` when
     /// it has no TTL.
     pub fn expires_at_ms(&self) -> Option<u64> {
-        self.expires_at_ms
+        self.expires_at_ms.map(NonZeroU64::get)
     }
 
     /// Reports whether the document has expired at `now_ms`.
@@ -178,7 +208,7 @@ impl Document {
     /// milliseconds gives exactly `n` milliseconds of life.
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expires_at_ms
-            .is_some_and(|expires_at_ms| now_ms >= expires_at_ms)
+            .is_some_and(|expires_at_ms| now_ms >= expires_at_ms.get())
     }
 
     /// Applies a live write at `path`; the change is `None` when the write changed nothing
@@ -192,8 +222,8 @@ impl Document {
         let version = self.version + 1;
         let op = edit.op();
         let (outcome, changed) = match &mut self.body {
-            Body::Lww(doc) => edit_registers(doc, &path, edit, stamper.next(), version, false)?,
-            Body::Map(doc) => edit_registers(doc, &path, edit, stamper.next(), version, true)?,
+            Body::Lww(doc) => edit_register_doc(doc, &path, edit, stamper.next(), version, false)?,
+            Body::Map(doc) => edit_register_doc(doc, &path, edit, stamper.next(), version, true)?,
             Body::Counter(doc) => edit_counter(doc, &path, edit, stamper.replica, version)?,
             Body::Set(doc) => edit_set(doc, &path, edit, stamper, version)?,
         };
@@ -238,10 +268,14 @@ impl Document {
         let mut changed = false;
         match &mut self.body {
             Body::Lww(doc) | Body::Map(doc) => {
-                for write in sync::read_registers(update, now_ms)? {
-                    clock.observe(&write.stamp);
-                    changed |= doc.merge(write, version);
-                }
+                let writes = sync::read_registers(update, now_ms)?;
+                with_tree(doc, |doc| {
+                    for write in writes {
+                        clock.observe(&write.stamp);
+                        changed |= doc.merge(write, version);
+                    }
+                    Ok::<_, StoreError>(())
+                })?;
             }
             Body::Counter(doc) => {
                 for entry in sync::read_counters(update)? {
@@ -271,8 +305,12 @@ impl Document {
     /// that last synced at `since` is missing (`0` for everything).
     pub fn sync(&self, since: u64) -> Update {
         match &self.body {
-            Body::Lww(doc) => sync::registers_since(doc, Strategy::Lww, self.version, since),
-            Body::Map(doc) => sync::registers_since(doc, Strategy::CrdtMap, self.version, since),
+            Body::Lww(doc) => {
+                sync::registers_since(&doc.tree(), Strategy::Lww, self.version, since)
+            }
+            Body::Map(doc) => {
+                sync::registers_since(&doc.tree(), Strategy::CrdtMap, self.version, since)
+            }
             Body::Counter(doc) => sync::counters_since(doc, self.version, since),
             Body::Set(doc) => sync::elements_since(doc, self.version, since),
         }
@@ -307,6 +345,19 @@ impl Document {
     }
 }
 
+/// Runs `operation` on a register document as a tree, and stores it back (compact again when it
+/// is still small). The tree operations validate before they change anything, so on error the
+/// document is stored back as it was.
+fn with_tree<T, E>(
+    doc: &mut RegisterDoc,
+    operation: impl FnOnce(&mut Registers) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut tree = doc.take();
+    let result = operation(&mut tree);
+    *doc = RegisterDoc::store(tree);
+    result
+}
+
 /// A copy of `value` with every map's keys in sorted order.
 fn sorted(value: &Value) -> Value {
     match value {
@@ -323,6 +374,33 @@ fn sorted(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         scalar => scalar.clone(),
     }
+}
+
+/// A live write on a register document: on the compact text when it is a SET or INC of a
+/// top-level key, else on the tree.
+fn edit_register_doc(
+    doc: &mut RegisterDoc,
+    path: &Path,
+    edit: Edit,
+    stamp: Stamp,
+    version: u64,
+    expand_maps: bool,
+) -> Result<(Outcome, bool), StoreError> {
+    let fast = match &edit {
+        Edit::Set(Value::Object(map)) if expand_maps && !map.is_empty() => None,
+        Edit::Set(value) => Some(TopLevel::Set(value)),
+        Edit::Increment(delta) => Some(TopLevel::Increment(delta)),
+        _ => None,
+    };
+    if let Some(result) = fast.and_then(|fast| doc.edit_top_level(path, fast, stamp, version)) {
+        return Ok(match result? {
+            Some(number) => (Outcome::Number(number), true),
+            None => (Outcome::Done, true),
+        });
+    }
+    with_tree(doc, |doc| {
+        edit_registers(doc, path, edit, stamp, version, expand_maps)
+    })
 }
 
 /// A live write on `lww` (`expand_maps` false) or `crdt-map` (true); returns the outcome and
@@ -345,19 +423,19 @@ fn edit_registers(
             (Outcome::Done, true)
         }
         Edit::Delete => {
-            let deleted = doc.delete(path, stamp, version)?.is_some();
+            let deleted = doc.delete(path, stamp, version)?;
             (Outcome::Deleted(deleted), deleted)
         }
         Edit::Push(value) => (
-            Outcome::Length(doc.push(path, value, stamp, version)?.0),
+            Outcome::Length(doc.push(path, value, stamp, version)?),
             true,
         ),
         Edit::Pull(value) => {
-            let (removed, _) = doc.pull(path, &value, stamp, version)?;
+            let removed = doc.pull(path, &value, stamp, version)?;
             (Outcome::Removed(removed), removed > 0)
         }
         Edit::Increment(delta) => {
-            let (sum, _) = doc.increment(path, &delta, stamp, version)?;
+            let sum = doc.increment(path, &delta, stamp, version)?;
             (Outcome::Number(sum), true)
         }
     })
@@ -566,11 +644,8 @@ fn not_a_set(edit: Edit) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn edit(
         doc: &mut Document,
@@ -600,6 +675,15 @@ mod tests {
             assert_eq!(document.strategy(), strategy);
             assert_eq!(document.version(), 0);
         }
+    }
+
+    #[test]
+    fn a_document_is_small() {
+        assert!(
+            std::mem::size_of::<Document>() <= 48,
+            "{}",
+            std::mem::size_of::<Document>()
+        );
     }
 
     #[test]

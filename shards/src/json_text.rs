@@ -31,6 +31,44 @@ pub fn write_text(value: &Value, out: &mut Vec<u8>) {
     debug_assert!(result.is_ok(), "serializing a Value failed: {result:?}");
 }
 
+/// Appends `value` as reply text to `out` unless its text would pass `bytes_max` bytes, in which
+/// case `out` is left as it was and `false` returned; writing stops as soon as the bound is
+/// passed, so checking whether a large value is small costs no more than `bytes_max` bytes.
+pub fn write_text_within(value: &Value, out: &mut Vec<u8>, bytes_max: usize) -> bool {
+    let start = out.len();
+    let mut bounded = Bounded {
+        out,
+        room: bytes_max,
+    };
+    let mut serializer = Serializer::with_formatter(&mut bounded, SpacedFormatter);
+    if value.serialize(&mut serializer).is_ok() {
+        return true;
+    }
+    out.truncate(start);
+    false
+}
+
+/// A writer that refuses to grow `out` by more than `room` bytes.
+struct Bounded<'a> {
+    out: &'a mut Vec<u8>,
+    room: usize,
+}
+
+impl io::Write for Bounded<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if bytes.len() > self.room {
+            return Err(io::Error::new(io::ErrorKind::WriteZero, "over the bound"));
+        }
+        self.room -= bytes.len();
+        self.out.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A compact formatter that puts a space after `:` and `,`.
 struct SpacedFormatter;
 
@@ -109,6 +147,15 @@ mod tests {
     #[test]
     fn non_ascii_is_written_as_utf8() {
         assert_eq!(text(&json!({"city": "Zürich"})), "{\"city\": \"Zürich\"}");
+    }
+
+    #[test]
+    fn write_text_within_stops_at_the_bound() {
+        let mut out = b"x".to_vec();
+        assert!(!write_text_within(&json!({"a": "long text"}), &mut out, 8));
+        assert_eq!(out, b"x");
+        assert!(write_text_within(&json!({"a": 1}), &mut out, 8));
+        assert_eq!(out, br#"x{"a": 1}"#);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub mod path;
 pub mod store;
 pub mod strategy;
 pub mod sync;
+#[cfg(test)]
+mod test_util;
 pub mod value;
 
 pub use change::{Change, Op};

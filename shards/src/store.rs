@@ -7,14 +7,14 @@
 //! the ones nobody touches. Either way its id is logged for [`Store::take_expired`], so the
 //! server can tell subscribers it is gone.
 //!
-//! The store also owns what the documents' merges share: one hybrid logical clock, and the seed
-//! of the server's replica ids (one per document, see [`Store::server_replica`]).
+//! The store also owns what the documents' merges share: one hybrid logical clock, and the
+//! server's replica id for each document (see [`Store::server_replica`]).
 
 use std::borrow::Cow;
 
-use ahash::AHashMap;
+use ahash::RandomState;
+use hashbrown::HashTable;
 use serde_json::Value;
-use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use crate::change::{Change, Op};
 use crate::document::{Document, Edit, Outcome, Stamper};
@@ -27,22 +27,110 @@ use crate::strategy::Strategy;
 use crate::sync::Update;
 
 /// The documents of one shard.
-#[derive(Debug, Default)]
+///
+/// The table holds one pointer per document, to a [`Slot`] with the id and the document in one
+/// allocation: with millions of small documents, the table's empty buckets and per-document
+/// allocations are most of the memory, so both are kept to a minimum.
+#[derive(Debug)]
 pub struct Store {
-    documents: AHashMap<Box<str>, Document>,
+    documents: Documents,
     /// When documents with a TTL are due, and which expired lately.
     expiry: Expiry,
     /// The clock that stamps this shard's writes, moved past every stamp merged.
     clock: Clock,
-    /// Mixed with a document's id to make the server's replica id for it.
-    replica_seed: u64,
+}
+
+/// The server's replica id for the document whose table hash is `hash`.
+fn replica_of(hash: u64) -> u64 {
+    hash & REPLICA_MAX
+}
+
+/// A document and its id.
+#[derive(Debug)]
+struct Slot {
+    id: Box<str>,
+    document: Document,
+}
+
+/// Documents by id.
+#[derive(Debug)]
+struct Documents {
+    table: HashTable<Box<Slot>>,
+    /// Keyed from the store's seed, so a server's keys differ per process and clients cannot
+    /// aim ids at one bucket.
+    hasher: RandomState,
+}
+
+impl Documents {
+    fn new(seed: u64) -> Documents {
+        let key = |n: u64| {
+            seed.rotate_left(16 * n as u32) ^ 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(n + 1)
+        };
+        Documents {
+            table: HashTable::new(),
+            hasher: RandomState::with_seeds(key(0), key(1), key(2), key(3)),
+        }
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn get(&self, id: &str) -> Option<&Document> {
+        let hash = self.hash(id);
+        let slot = self.table.find(hash, |slot| &*slot.id == id)?;
+        Some(&slot.document)
+    }
+
+    fn get_mut(&mut self, id: &str) -> Option<&mut Document> {
+        let hash = self.hash(id);
+        let slot = self.table.find_mut(hash, |slot| &*slot.id == id)?;
+        Some(&mut slot.document)
+    }
+
+    /// Adds or replaces document `id`, returning the one replaced.
+    fn insert(&mut self, id: &str, document: Document) -> Option<Document> {
+        if let Some(existing) = self.get_mut(id) {
+            return Some(std::mem::replace(existing, document));
+        }
+        let hash = self.hash(id);
+        let slot = Box::new(Slot {
+            id: id.into(),
+            document,
+        });
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, slot, |slot| hasher.hash_one(&*slot.id));
+        None
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Document> {
+        let hash = self.hash(id);
+        let entry = self.table.find_entry(hash, |slot| &*slot.id == id).ok()?;
+        let (slot, _) = entry.remove();
+        Some(slot.document)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &Document)> {
+        self.table.iter().map(|slot| (&*slot.id, &slot.document))
+    }
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store::new()
+    }
 }
 
 impl Store {
     /// Makes an empty store whose server replica ids derive from seed 0 (for tests and
     /// single-process use; a server picks a random seed with [`Store::with_replica_seed`]).
     pub fn new() -> Store {
-        Store::default()
+        Store::with_replica_seed(0)
     }
 
     /// Makes an empty store whose server replica ids derive from `seed`.
@@ -51,15 +139,16 @@ impl Store {
     /// writes would carry the same replica id.
     pub fn with_replica_seed(seed: u64) -> Store {
         Store {
-            replica_seed: seed,
-            ..Store::default()
+            documents: Documents::new(seed),
+            expiry: Expiry::default(),
+            clock: Clock::new(),
         }
     }
 
     /// The server's replica id for document `id`: the replica its live writes are stamped
     /// with, distinct per document and per seed, within the id bound replicas must keep.
     pub fn server_replica(&self, id: &str) -> u64 {
-        xxh3_64_with_seed(id.as_bytes(), self.replica_seed) & REPLICA_MAX
+        replica_of(self.documents.hash(id))
     }
 
     /// Returns how many documents the store holds.
@@ -74,7 +163,7 @@ impl Store {
     /// Reports whether the store holds no documents (counted as
     /// [`Store::len`] counts them).
     pub fn is_empty(&self) -> bool {
-        self.documents.is_empty()
+        self.documents.len() == 0
     }
 
     /// Returns how many held documents have a TTL.
@@ -139,6 +228,19 @@ impl Store {
         }
     }
 
+    /// Appends the JSON text of document `id` (or of `path` in it) to `out`, as GET answers it;
+    /// `false`, with nothing appended, when the document or the path is missing.
+    pub fn write_json(
+        &mut self,
+        id: &str,
+        path: Option<&Path>,
+        now_ms: u64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.live_mut(id, now_ms)
+            .is_some_and(|document| document.write_json(path, out))
+    }
+
     /// Applies a live write (SET, DEL of a path, PUSH, PULL, INC) to document `id`, as its
     /// strategy defines it (see [`Document::edit`]).
     ///
@@ -152,7 +254,9 @@ impl Store {
         edit: Edit,
         now_ms: u64,
     ) -> Result<(Outcome, Option<Change>), StoreError> {
-        let replica = self.server_replica(id);
+        // The table's hash is keyed from the seed, and serves the lookup as well.
+        let hash = self.documents.hash(id);
+        let replica = replica_of(hash);
         let Store {
             documents,
             clock,
@@ -164,7 +268,7 @@ impl Store {
             now_ms,
             replica,
         };
-        if let Some(document) = Self::live_in(documents, expiry, id, now_ms) {
+        if let Some(document) = Self::live_in(documents, expiry, id, hash, now_ms) {
             return document.edit(path, edit, &mut stamper);
         }
         let mut document = Document::new(Strategy::Lww, None)?;
@@ -211,7 +315,8 @@ impl Store {
             expiry,
             ..
         } = self;
-        if let Some(document) = Self::live_in(documents, expiry, id, now_ms) {
+        let hash = documents.hash(id);
+        if let Some(document) = Self::live_in(documents, expiry, id, hash, now_ms) {
             return document.merge(update, clock, now_ms);
         }
         let mut document = Document::new(update.strategy()?, None)?;
@@ -235,12 +340,13 @@ impl Store {
         }
         if is_literal(pattern) {
             // Ids are UTF-8, so a pattern that is not cannot name one.
-            let live = std::str::from_utf8(pattern)
-                .ok()
-                .and_then(|id| self.documents.get_key_value(id))
-                .filter(|(_, document)| !document.is_expired(now_ms));
-            if let Some((id, _)) = live {
-                out.push(id.to_string());
+            let live = std::str::from_utf8(pattern).ok().filter(|id| {
+                self.documents
+                    .get(id)
+                    .is_some_and(|document| !document.is_expired(now_ms))
+            });
+            if let Some(id) = live {
+                out.push(id.to_owned());
             }
             return;
         }
@@ -250,7 +356,7 @@ impl Store {
             .filter(|(id, document)| {
                 !document.is_expired(now_ms) && glob_match(pattern, id.as_bytes())
             })
-            .map(|(id, _)| id.to_string())
+            .map(|(id, _)| id.to_owned())
             .take(limit);
         out.extend(matching);
     }
@@ -280,23 +386,29 @@ impl Store {
     /// Returns the document `id` if it is live, removing it if it has
     /// expired.
     fn live_mut(&mut self, id: &str, now_ms: u64) -> Option<&mut Document> {
-        Self::live_in(&mut self.documents, &mut self.expiry, id, now_ms)
+        let hash = self.documents.hash(id);
+        Self::live_in(&mut self.documents, &mut self.expiry, id, hash, now_ms)
     }
 
     /// [`Store::live_mut`] on the store's parts, so callers can hold the clock at the same
-    /// time.
+    /// time. `hash` is the id's table hash; one probe of the table.
     fn live_in<'a>(
-        documents: &'a mut AHashMap<Box<str>, Document>,
+        documents: &'a mut Documents,
         expiry: &mut Expiry,
         id: &str,
+        hash: u64,
         now_ms: u64,
     ) -> Option<&'a mut Document> {
-        if documents.get(id)?.is_expired(now_ms) {
-            documents.remove(id);
+        let entry = documents
+            .table
+            .find_entry(hash, |slot| &*slot.id == id)
+            .ok()?;
+        if entry.get().document.is_expired(now_ms) {
+            entry.remove();
             expiry.expired(id);
             return None;
         }
-        documents.get_mut(id)
+        Some(&mut entry.into_mut().document)
     }
 
     /// Adds or replaces document `id`, keeping the TTL count right.
@@ -304,7 +416,7 @@ impl Store {
         if let Some(at_ms) = document.expires_at_ms() {
             self.expiry.add(id, at_ms);
         }
-        if let Some(replaced) = self.documents.insert(id.into(), document) {
+        if let Some(replaced) = self.documents.insert(id, document) {
             if replaced.expires_at_ms().is_some() {
                 self.expiry.forget();
             }
@@ -324,11 +436,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::{json, Number};
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn set(
         store: &mut Store,

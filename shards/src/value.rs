@@ -384,11 +384,8 @@ fn index_out_of_range(path: &Path, index: usize, len: usize) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn number(value: Value) -> Number {
         match value {

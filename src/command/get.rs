@@ -2,9 +2,10 @@
 //!
 //! A missing document or path reads as the JSON `null`, so clients never need a special case.
 
+use bytes::Bytes;
 use ussl_shards::{Path, Store};
 
-use super::{json_reply, ArgReader};
+use super::ArgReader;
 use crate::protocol::Reply;
 
 /// A parsed `GET`.
@@ -33,6 +34,10 @@ impl Get {
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> Reply {
-        json_reply(store.get(&self.id, self.path.as_ref(), now_ms).as_deref())
+        let mut out = Vec::new();
+        if !store.write_json(&self.id, self.path.as_ref(), now_ms, &mut out) {
+            return Reply::Bulk(Bytes::from_static(b"null"));
+        }
+        Reply::Bulk(Bytes::from(out))
     }
 }

@@ -368,11 +368,3 @@ pub fn edit_reply(
         Err(e) => (store_error(e), None),
     }
 }
-
-/// The reply for a JSON value read from a document: a bulk string of JSON text.
-pub fn json_reply(value: Option<&Value>) -> Reply {
-    match value {
-        Some(value) => Reply::Bulk(Bytes::from(ussl_shards::json_text::to_text(value))),
-        None => Reply::Bulk(Bytes::from_static(b"null")),
-    }
-}

@@ -67,16 +67,7 @@ impl Counters {
         let text = path.to_string();
         let index = self.field_for_write(&text)?;
         let field = &mut self.fields[index];
-        let position = match field.entries.binary_search_by_key(&replica, |e| e.replica) {
-            Ok(position) => position,
-            Err(position) => {
-                field
-                    .entries
-                    .insert(position, Entry::zero(replica, version));
-                position
-            }
-        };
-        let entry = &mut field.entries[position];
+        let entry = field.entry(replica, version);
         let (inc, dec) = if is_negative(delta) {
             (
                 entry.inc.clone(),
@@ -88,7 +79,7 @@ impl Counters {
         entry.inc = inc;
         entry.dec = dec;
         entry.version = version;
-        Ok(field.value())
+        Ok(self.fields[index].value())
     }
 
     /// SET of a number: moves the field to `target` as this replica sees it, by incrementing it
@@ -130,28 +121,10 @@ impl Counters {
         dec: Number,
         version: u64,
     ) -> bool {
-        let index = match self.find(path) {
-            Ok(index) => index,
-            Err(index) => {
-                self.fields.insert(
-                    index,
-                    Field {
-                        path: path.into(),
-                        entries: Vec::new(),
-                    },
-                );
-                index
-            }
-        };
-        let entries = &mut self.fields[index].entries;
-        let position = match entries.binary_search_by_key(&replica, |e| e.replica) {
-            Ok(position) => position,
-            Err(position) => {
-                entries.insert(position, Entry::zero(replica, version));
-                position
-            }
-        };
-        let entry = &mut entries[position];
+        let index = self
+            .find(path)
+            .unwrap_or_else(|index| self.insert_field(index, path));
+        let entry = self.fields[index].entry(replica, version);
         let mut grew = false;
         if compare(&inc, &entry.inc) == Ordering::Greater {
             entry.inc = inc;
@@ -184,16 +157,19 @@ impl Counters {
             Err(index) => {
                 let paths = self.fields.iter().map(|field| &*field.path);
                 fields::check_clash(paths, path, JsonKind::Number)?;
-                self.fields.insert(
-                    index,
-                    Field {
-                        path: path.into(),
-                        entries: Vec::new(),
-                    },
-                );
-                Ok(index)
+                Ok(self.insert_field(index, path))
             }
         }
+    }
+
+    /// Inserts an empty field at `index` (where `find` said it goes) and returns the index.
+    fn insert_field(&mut self, index: usize, path: &str) -> usize {
+        let field = Field {
+            path: path.into(),
+            entries: Vec::new(),
+        };
+        fields::insert_tight(&mut self.fields, index, field);
+        index
     }
 
     fn find(&self, path: &str) -> Result<usize, usize> {
@@ -203,6 +179,19 @@ impl Counters {
 }
 
 impl Field {
+    /// The entry of `replica`, made (at zero) when missing.
+    fn entry(&mut self, replica: u64, version: u64) -> &mut Entry {
+        let position = match self.entries.binary_search_by_key(&replica, |e| e.replica) {
+            Ok(position) => position,
+            Err(position) => {
+                let zero = Entry::zero(replica, version);
+                fields::insert_tight(&mut self.entries, position, zero);
+                position
+            }
+        };
+        &mut self.entries[position]
+    }
+
     /// The field's value: the sum over replicas, in replica order, of `inc - dec`.
     pub fn value(&self) -> Number {
         let mut total = Number::from(0);
@@ -265,11 +254,8 @@ pub fn compare(a: &Number, b: &Number) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::path;
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
 
     fn number(value: Value) -> Number {
         match value {

@@ -11,6 +11,15 @@ use crate::error::{JsonKind, StoreError};
 use crate::strategy::lww::is_below;
 use crate::value;
 
+/// Inserts into a vector that grows one slot at a time while it is short, since most documents
+/// hold one or two fields and `Vec`'s first allocation is four slots.
+pub fn insert_tight<T>(items: &mut Vec<T>, index: usize, item: T) {
+    if items.len() < 8 {
+        items.reserve_exact(1);
+    }
+    items.insert(index, item);
+}
+
 /// Builds the document readers see from `(path, value)` pairs sorted by path.
 pub fn render<'a>(fields: impl Iterator<Item = (&'a str, Value)>) -> Value {
     let mut root = Value::Object(Map::new());

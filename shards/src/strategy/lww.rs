@@ -65,6 +65,12 @@ impl Registers {
         }
     }
 
+    /// A document from its tree and its registers (sorted by path), as [`super::compact`]
+    /// decodes them.
+    pub(crate) fn from_parts(root: Value, registers: Vec<Register>) -> Registers {
+        Registers { root, registers }
+    }
+
     /// The document's tree.
     pub fn root(&self) -> &Value {
         &self.root
@@ -92,22 +98,19 @@ impl Registers {
         value: Value,
         stamp: Stamp,
         version: u64,
-    ) -> Result<Box<str>, StoreError> {
+    ) -> Result<(), StoreError> {
         value::set(&mut self.root, path, value)?;
-        Ok(self.record_live(path, stamp, version))
+        self.record_live(path, stamp, version);
+        Ok(())
     }
 
-    /// DEL of a path: removes it as [`value::delete`] does; `None` when nothing was there.
-    pub fn delete(
-        &mut self,
-        path: &Path,
-        stamp: Stamp,
-        version: u64,
-    ) -> Result<Option<Box<str>>, StoreError> {
+    /// DEL of a path: removes it as [`value::delete`] does; whether something was there.
+    pub fn delete(&mut self, path: &Path, stamp: Stamp, version: u64) -> Result<bool, StoreError> {
         if !value::delete(&mut self.root, path)? {
-            return Ok(None);
+            return Ok(false);
         }
-        Ok(Some(self.record_live(path, stamp, version)))
+        self.record_live(path, stamp, version);
+        Ok(true)
     }
 
     /// PUSH: appends to the array at `path` as [`value::push`] does; returns the new length.
@@ -117,25 +120,26 @@ impl Registers {
         value: Value,
         stamp: Stamp,
         version: u64,
-    ) -> Result<(usize, Box<str>), StoreError> {
+    ) -> Result<usize, StoreError> {
         let len = value::push(&mut self.root, path, value)?;
-        Ok((len, self.record_live(path, stamp, version)))
+        self.record_live(path, stamp, version);
+        Ok(len)
     }
 
     /// PULL: removes every element equal to `value` from the array at `path`; returns how many
-    /// went, and the register when any did.
+    /// went.
     pub fn pull(
         &mut self,
         path: &Path,
         value: &Value,
         stamp: Stamp,
         version: u64,
-    ) -> Result<(usize, Option<Box<str>>), StoreError> {
+    ) -> Result<usize, StoreError> {
         let removed = value::pull(&mut self.root, path, value)?;
-        if removed == 0 {
-            return Ok((0, None));
+        if removed > 0 {
+            self.record_live(path, stamp, version);
         }
-        Ok((removed, Some(self.record_live(path, stamp, version))))
+        Ok(removed)
     }
 
     /// INC: adds `delta` to the number at `path` as [`value::increment`] does.
@@ -145,33 +149,40 @@ impl Registers {
         delta: &Number,
         stamp: Stamp,
         version: u64,
-    ) -> Result<(Number, Box<str>), StoreError> {
+    ) -> Result<Number, StoreError> {
         let sum = value::increment(&mut self.root, path, delta)?;
-        Ok((sum, self.record_live(path, stamp, version)))
+        self.record_live(path, stamp, version);
+        Ok(sum)
     }
 
     /// Stamps the register a live write at `path` changed, and returns its path.
     ///
     /// The write has already been applied; the register is the path cut at the first array.
-    pub(crate) fn record_live(&mut self, path: &Path, stamp: Stamp, version: u64) -> Box<str> {
+    pub(crate) fn record_live(&mut self, path: &Path, stamp: Stamp, version: u64) {
         let depth = register_depth(&self.root, path);
-        let register: Box<str> = path.prefix_text(depth).into();
-        self.record(&register, stamp, version);
-        register
+        self.record(&path.prefix_text(depth), stamp, version);
     }
 
     /// Stamps `path` and forgets the registers below it, which its write has replaced.
     pub(crate) fn record(&mut self, path: &str, stamp: Stamp, version: u64) {
         let below = self.descendants(path);
-        self.registers.drain(below);
-        let register = Register {
-            path: path.into(),
-            stamp,
-            version,
-        };
+        if !below.is_empty() {
+            self.registers.drain(below);
+        }
         match self.find(path) {
-            Ok(index) => self.registers[index] = register,
-            Err(index) => self.registers.insert(index, register),
+            Ok(index) => {
+                let register = &mut self.registers[index];
+                register.stamp = stamp;
+                register.version = version;
+            }
+            Err(index) => {
+                let register = Register {
+                    path: path.into(),
+                    stamp,
+                    version,
+                };
+                self.registers.insert(index, register);
+            }
         }
     }
 
@@ -274,19 +285,8 @@ fn register_depth(root: &Value, path: &Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{path, stamp};
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
-
-    fn stamp(ms: u64, replica: u64) -> Stamp {
-        Stamp {
-            ms,
-            seq: 0,
-            replica,
-        }
-    }
 
     fn write(path: &str, ms: u64, replica: u64, value: Option<Value>) -> RegisterWrite {
         RegisterWrite {
@@ -326,10 +326,8 @@ mod tests {
         let mut doc = Registers::new();
         doc.push(&path("items"), json!({"n": 1}), stamp(1, 1), 1)
             .expect("push");
-        let register = doc
-            .set(&path("items.0.bought"), json!(true), stamp(2, 1), 2)
+        doc.set(&path("items.0.bought"), json!(true), stamp(2, 1), 2)
             .expect("set");
-        assert_eq!(&*register, "items");
         assert_eq!(paths(&doc), ["items"]);
     }
 
@@ -406,10 +404,10 @@ mod tests {
         for value in [json!(1), json!(2), json!(1)] {
             doc.push(&path("l"), value, stamp(1, 1), 1).expect("push");
         }
-        let (removed, register) = doc
+        let removed = doc
             .pull(&path("l"), &json!(1), stamp(2, 1), 2)
             .expect("pull");
-        assert_eq!((removed, register.as_deref()), (2, Some("l")));
+        assert_eq!((removed, paths(&doc)), (2, vec!["l"]));
         assert_eq!(doc.root(), &json!({"l": [2]}));
     }
 }

@@ -16,7 +16,7 @@ use crate::path::Path;
 use crate::strategy::lww::Registers;
 use crate::value;
 
-/// SET on a `crdt-map` document; returns the registers stamped.
+/// SET on a `crdt-map` document.
 ///
 /// The tree ends up exactly as `lww`'s SET leaves it (every key this replica holds under the
 /// path is either rewritten or deleted); only the stamps differ.
@@ -26,7 +26,7 @@ pub fn set(
     new: Value,
     stamp: Stamp,
     version: u64,
-) -> Result<Vec<Box<str>>, StoreError> {
+) -> Result<(), StoreError> {
     let mut leaves = Vec::new();
     let whole = path.segments().len();
     let old = value::get(doc.root(), path);
@@ -35,13 +35,13 @@ pub fn set(
         key_registers(path.prefix_text(whole), old, &new, &mut leaves);
     }
     if through_array || leaves.is_empty() {
-        return Ok(vec![doc.set(path, new, stamp, version)?]);
+        return doc.set(path, new, stamp, version);
     }
     value::set(doc.root_mut(), path, new)?;
     for leaf in &leaves {
         doc.record(leaf, stamp, version);
     }
-    Ok(leaves.into_iter().map(String::into_boxed_str).collect())
+    Ok(())
 }
 
 /// Lists the registers a SET of `new` over `old` at `prefix` writes: a leaf for every key that is
@@ -85,25 +85,14 @@ fn crosses_array(root: &Value, path: &Path) -> bool {
 mod tests {
     use super::*;
     use crate::strategy::lww::RegisterWrite;
+    use crate::test_util::{path, stamp};
     use serde_json::json;
-
-    fn path(text: &str) -> Path {
-        Path::parse(text).expect("valid test path")
-    }
-
-    fn stamp(ms: u64, replica: u64) -> Stamp {
-        Stamp {
-            ms,
-            seq: 0,
-            replica,
-        }
-    }
 
     #[test]
     fn a_map_is_stamped_key_by_key() {
         let mut doc = Registers::new();
         let tower = json!({"x": 100, "y": 200, "type": "tower", "owner": "player-a"});
-        let stamped = set(
+        set(
             &mut doc,
             &path("buildings.tower1"),
             tower.clone(),
@@ -111,7 +100,7 @@ mod tests {
             1,
         )
         .expect("set");
-        assert_eq!(stamped.len(), 4);
+        assert_eq!(doc.registers().len(), 4);
         assert_eq!(doc.root(), &json!({"buildings": {"tower1": tower}}));
     }
 
@@ -126,9 +115,10 @@ mod tests {
             1,
         )
         .expect("set");
-        let stamped = set(&mut doc, &path("u"), json!({"b": 3}), stamp(2, 1), 2).expect("set");
+        set(&mut doc, &path("u"), json!({"b": 3}), stamp(2, 1), 2).expect("set");
         assert_eq!(doc.root(), &json!({"u": {"b": 3}}));
-        assert!(stamped.iter().any(|p| &**p == "u.a"));
+        let tombstone = doc.registers().iter().find(|r| &*r.path == "u.a");
+        assert_eq!(tombstone.map(|r| r.stamp), Some(stamp(2, 1)));
     }
 
     #[test]
@@ -160,8 +150,8 @@ mod tests {
     #[test]
     fn an_empty_map_is_a_leaf() {
         let mut doc = Registers::new();
-        let stamped = set(&mut doc, &path("m"), json!({}), stamp(1, 1), 1).expect("set");
-        assert_eq!(stamped, vec![Box::from("m")]);
+        set(&mut doc, &path("m"), json!({}), stamp(1, 1), 1).expect("set");
+        assert_eq!(doc.registers().len(), 1);
         assert_eq!(doc.root(), &json!({"m": {}}));
     }
 
@@ -170,8 +160,8 @@ mod tests {
         let mut doc = Registers::new();
         doc.push(&path("l"), json!({"a": 1}), stamp(1, 1), 1)
             .expect("push");
-        let stamped = set(&mut doc, &path("l.0"), json!({"a": 2}), stamp(2, 1), 2).expect("set");
-        assert_eq!(stamped, vec![Box::from("l")]);
+        set(&mut doc, &path("l.0"), json!({"a": 2}), stamp(2, 1), 2).expect("set");
+        assert_eq!(&*doc.registers()[0].path, "l");
         assert_eq!(doc.root(), &json!({"l": [{"a": 2}]}));
     }
 }

@@ -7,8 +7,10 @@
 //!   (`lww`), and the register engine [`map`] builds `crdt-map` on;
 //! - [`counter`]: PN-counter fields (`crdt-counter`);
 //! - [`set`]: add-wins observed-remove sets (`crdt-set`);
-//! - [`fields`]: what counters and sets share, named fields shown as one JSON object.
+//! - [`fields`]: what counters and sets share, named fields shown as one JSON object;
+//! - [`compact`]: the one-buffer form small `lww` and `crdt-map` documents are kept in.
 
+pub mod compact;
 pub mod counter;
 pub mod fields;
 pub mod lww;

@@ -83,8 +83,7 @@ impl Sets {
             Err(index) => {
                 let paths = self.sets.iter().map(|set| &*set.path);
                 fields::check_clash(paths, path, JsonKind::Array)?;
-                self.sets.insert(index, Set::new(path));
-                index
+                self.insert_set(index, path)
             }
         };
         Ok(&mut self.sets[index])
@@ -105,14 +104,17 @@ impl Sets {
 
     /// Merges one element from a replica; returns whether anything changed.
     pub fn merge(&mut self, path: &str, element: Element) -> bool {
-        let index = match self.sets.binary_search_by(|set| (*set.path).cmp(path)) {
-            Ok(index) => index,
-            Err(index) => {
-                self.sets.insert(index, Set::new(path));
-                index
-            }
-        };
+        let index = self
+            .sets
+            .binary_search_by(|set| (*set.path).cmp(path))
+            .unwrap_or_else(|index| self.insert_set(index, path));
         self.sets[index].merge(element)
+    }
+
+    /// Inserts an empty set at `index` (where the search said it goes) and returns the index.
+    fn insert_set(&mut self, index: usize, path: &str) -> usize {
+        fields::insert_tight(&mut self.sets, index, Set::new(path));
+        index
     }
 
     /// The document as readers see it.
@@ -243,22 +245,15 @@ impl Set {
     fn insert(&mut self, element: Element) {
         let key = (element.position, element.tag);
         let index = self.elements.partition_point(|e| (e.position, e.tag) < key);
-        self.elements.insert(index, element);
+        fields::insert_tight(&mut self.elements, index, element);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::stamp;
     use serde_json::json;
-
-    fn stamp(ms: u64, replica: u64) -> Stamp {
-        Stamp {
-            ms,
-            seq: 0,
-            replica,
-        }
-    }
 
     fn element(value: Value, tag: Stamp, removed: bool) -> Element {
         Element {

@@ -1,0 +1,518 @@
+//! The compact form of small `lww` and `crdt-map` documents: one byte buffer holding the
+//! document's JSON text and its registers.
+//!
+//! Most documents are small (a sensor's reading, a user's profile), and a JSON tree of maps costs
+//! several hundred bytes of allocations even for one field. So a register document whose JSON
+//! text is at most [`SMALL_TEXT_BYTES_MAX`] bytes, with at most [`SMALL_REGISTERS_MAX`]
+//! registers, is kept as one buffer: a whole-document GET copies its text out as is, and a write
+//! decodes it, applies, and encodes it again (which costs a few hundred nanoseconds at this size).
+//! A document that grows past either bound is kept as a [`Registers`] tree instead.
+//!
+//! Layout: the text's length in one byte, the text, then as LEB128 varints `register_count` and
+//! per register `path_len path ms seq replica version`.
+
+use std::cell::RefCell;
+
+use serde_json::{Number, Value};
+
+use crate::error::{JsonKind, StoreError};
+use crate::hlc::Stamp;
+use crate::path::Path;
+use crate::strategy::lww::{is_below, Register, Registers};
+use crate::value::add_numbers;
+
+/// The longest JSON text a document may have and stay compact, in bytes.
+pub const SMALL_TEXT_BYTES_MAX: usize = 192;
+
+/// The most registers a document may have and stay compact.
+pub const SMALL_REGISTERS_MAX: usize = 8;
+
+thread_local! {
+    /// Where [`RegisterDoc::store`] encodes, so that a write allocates only the final buffer.
+    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
+}
+
+/// A register document, compact while small.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegisterDoc {
+    /// The encoded form described in the module documentation.
+    Small(Box<[u8]>),
+    /// The tree, for documents past the small bounds.
+    Tree(Box<Registers>),
+}
+
+impl Default for RegisterDoc {
+    fn default() -> RegisterDoc {
+        RegisterDoc::store(Registers::new())
+    }
+}
+
+impl RegisterDoc {
+    /// Keeps `doc` compact when it is small enough, else as a tree.
+    pub fn store(doc: Registers) -> RegisterDoc {
+        if doc.registers().len() > SMALL_REGISTERS_MAX {
+            return RegisterDoc::Tree(Box::new(doc));
+        }
+        SCRATCH.with(|scratch| {
+            let mut out = scratch.borrow_mut();
+            out.clear();
+            // The text's length fits one byte; it is filled in once the text is written.
+            out.push(0);
+            if !crate::json_text::write_text_within(doc.root(), &mut out, SMALL_TEXT_BYTES_MAX) {
+                return RegisterDoc::Tree(Box::new(doc));
+            }
+            out[0] = (out.len() - 1) as u8;
+            put(&mut out, doc.registers().len() as u64);
+            for register in doc.registers() {
+                put(&mut out, register.path.len() as u64);
+                out.extend_from_slice(register.path.as_bytes());
+                put(&mut out, register.stamp.ms);
+                put(&mut out, u64::from(register.stamp.seq));
+                put(&mut out, register.stamp.replica);
+                put(&mut out, register.version);
+            }
+            RegisterDoc::Small(Box::from(&out[..]))
+        })
+    }
+
+    /// The JSON text of a compact document, as replies show it; `None` for a tree.
+    pub fn text(&self) -> Option<&[u8]> {
+        match self {
+            RegisterDoc::Small(bytes) => {
+                let len = usize::from(*bytes.first()?);
+                bytes.get(1..1 + len)
+            }
+            RegisterDoc::Tree(_) => None,
+        }
+    }
+
+    /// Takes the document out as a tree, decoding it when compact.
+    pub fn take(&mut self) -> Registers {
+        match std::mem::replace(self, RegisterDoc::Small(Box::default())) {
+            RegisterDoc::Small(bytes) => decode(&bytes),
+            RegisterDoc::Tree(doc) => *doc,
+        }
+    }
+
+    /// The document as a tree: borrowed when it is one, decoded when compact.
+    pub fn tree(&self) -> std::borrow::Cow<'_, Registers> {
+        match self {
+            RegisterDoc::Small(bytes) => std::borrow::Cow::Owned(decode(bytes)),
+            RegisterDoc::Tree(doc) => std::borrow::Cow::Borrowed(doc),
+        }
+    }
+}
+
+/// A live write to a top-level key that [`RegisterDoc::edit_top_level`] can apply to the
+/// compact form directly.
+#[derive(Debug, Clone, Copy)]
+pub enum TopLevel<'a> {
+    /// SET of a value that is one register (not a map `crdt-map` would expand).
+    Set(&'a Value),
+    /// INC by a delta.
+    Increment(&'a Number),
+}
+
+impl RegisterDoc {
+    /// Applies a SET or INC of the top-level key `path` to a compact document without decoding
+    /// it: the member's text is replaced or appended, and the key's register restamped. This is
+    /// the common write (`SET user:1 name Alice`, `INC page views 1`), and skipping the tree
+    /// makes it as cheap as on a tree.
+    ///
+    /// Returns `None` when the fast path does not apply (a tree, a key that JSON must escape, a
+    /// result past the small bounds), and the caller takes the general path; otherwise the
+    /// result: the number for INC, `None` for SET. On error nothing changed.
+    pub fn edit_top_level(
+        &mut self,
+        path: &Path,
+        edit: TopLevel<'_>,
+        stamp: Stamp,
+        version: u64,
+    ) -> Option<Result<Option<Number>, StoreError>> {
+        let RegisterDoc::Small(bytes) = self else {
+            return None;
+        };
+        let [segment] = path.segments() else {
+            return None;
+        };
+        let key = segment.key();
+        if key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            return None;
+        }
+        let text_len = usize::from(*bytes.first()?);
+        let text = bytes.get(1..1 + text_len)?;
+        let member = find_member(text, &key)?;
+        let mut value_text = Vec::with_capacity(32);
+        let result = match (edit, member) {
+            (TopLevel::Set(value), _) => {
+                crate::json_text::write_text(value, &mut value_text);
+                None
+            }
+            (TopLevel::Increment(delta), Some((start, end))) => {
+                let current = &text[start..end];
+                let Ok(current) = serde_json::from_slice::<Number>(current) else {
+                    return Some(Err(StoreError::NotANumber {
+                        path: key.into_owned(),
+                        found: kind_of(current),
+                    }));
+                };
+                let sum = match add_numbers(&current, delta, path) {
+                    Ok(sum) => sum,
+                    Err(error) => return Some(Err(error)),
+                };
+                value_text.extend_from_slice(sum.to_string().as_bytes());
+                Some(sum)
+            }
+            (TopLevel::Increment(delta), None) => {
+                value_text.extend_from_slice(delta.to_string().as_bytes());
+                Some(delta.clone())
+            }
+        };
+        let mut out = Vec::with_capacity(bytes.len() + value_text.len() + key.len() + 24);
+        out.push(0);
+        match member {
+            Some((start, end)) => {
+                out.extend_from_slice(&text[..start]);
+                out.extend_from_slice(&value_text);
+                out.extend_from_slice(&text[end..]);
+            }
+            None => {
+                out.extend_from_slice(&text[..text.len() - 1]);
+                if text.len() > 2 {
+                    out.extend_from_slice(b", ");
+                }
+                out.push(b'"');
+                out.extend_from_slice(key.as_bytes());
+                out.extend_from_slice(b"\": ");
+                out.extend_from_slice(&value_text);
+                out.push(b'}');
+            }
+        }
+        let new_text_len = out.len() - 1;
+        if new_text_len > SMALL_TEXT_BYTES_MAX {
+            return None;
+        }
+        out[0] = new_text_len as u8;
+        if !restamp(&bytes[1 + text_len..], &key, stamp, version, &mut out) {
+            return None;
+        }
+        *bytes = out.into_boxed_slice();
+        Some(Ok(result))
+    }
+}
+
+/// Finds the top-level member `key` in compact JSON text (as [`crate::json_text`] writes it):
+/// `Some(Some((start, end)))` is its value's byte range, `Some(None)` that it is missing, and
+/// `None` text the scanner does not follow.
+fn find_member(text: &[u8], key: &str) -> Option<Option<(usize, usize)>> {
+    if text.first() != Some(&b'{') {
+        return None;
+    }
+    let mut at = 1;
+    if text.get(at) == Some(&b'}') {
+        return Some(None);
+    }
+    loop {
+        let key_end = skip_value(text, at)?;
+        let found = text.get(at + 1..key_end - 1)? == key.as_bytes();
+        let value_start = key_end + 2;
+        let value_end = skip_value(text, value_start)?;
+        if found {
+            return Some(Some((value_start, value_end)));
+        }
+        match text.get(value_end)? {
+            b',' => at = value_end + 2,
+            b'}' => return Some(None),
+            _ => return None,
+        }
+    }
+}
+
+/// Returns where the JSON value starting at `at` ends.
+fn skip_value(text: &[u8], at: usize) -> Option<usize> {
+    match *text.get(at)? {
+        b'"' => skip_string(text, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            loop {
+                match *text.get(i)? {
+                    b'"' => i = skip_string(text, i)?,
+                    b'{' | b'[' => {
+                        depth += 1;
+                        i += 1;
+                    }
+                    b'}' | b']' => {
+                        depth -= 1;
+                        i += 1;
+                        if depth == 0 {
+                            return Some(i);
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        _ => {
+            let len = text[at..]
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']'))?;
+            Some(at + len)
+        }
+    }
+}
+
+/// Returns where the JSON string starting at `at` (its opening quote) ends.
+fn skip_string(text: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    loop {
+        match *text.get(i)? {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+/// The JSON kind of a value's text, from its first byte.
+fn kind_of(text: &[u8]) -> JsonKind {
+    match text.first() {
+        Some(b'"') => JsonKind::String,
+        Some(b'{') => JsonKind::Map,
+        Some(b'[') => JsonKind::Array,
+        Some(b't' | b'f') => JsonKind::Bool,
+        Some(b'n') => JsonKind::Null,
+        _ => JsonKind::Number,
+    }
+}
+
+/// Copies the encoded registers to `out`, with `key`'s register stamped anew and the registers
+/// below it dropped (the write replaced them); `false` when the result would pass
+/// [`SMALL_REGISTERS_MAX`].
+fn restamp(encoded: &[u8], key: &str, stamp: Stamp, version: u64, out: &mut Vec<u8>) -> bool {
+    let mut reader = Reader {
+        bytes: encoded,
+        at: 0,
+    };
+    let count = reader.int() as usize;
+    let mut kept: Vec<&[u8]> = Vec::with_capacity(count + 1);
+    let mut paths: Vec<&[u8]> = Vec::with_capacity(count + 1);
+    for _ in 0..count {
+        let start = reader.at;
+        let len = reader.int() as usize;
+        let Some(path) = reader.take(len) else {
+            return false;
+        };
+        for _ in 0..4 {
+            reader.int();
+        }
+        let path_text = std::str::from_utf8(path).unwrap_or_default();
+        if path == key.as_bytes() || is_below(path_text, key) {
+            continue;
+        }
+        kept.push(&encoded[start..reader.at]);
+        paths.push(path);
+    }
+    if kept.len() + 1 > SMALL_REGISTERS_MAX {
+        return false;
+    }
+    let position = paths.partition_point(|path| *path < key.as_bytes());
+    put(out, kept.len() as u64 + 1);
+    for entry in &kept[..position] {
+        out.extend_from_slice(entry);
+    }
+    put(out, key.len() as u64);
+    out.extend_from_slice(key.as_bytes());
+    put(out, stamp.ms);
+    put(out, u64::from(stamp.seq));
+    put(out, stamp.replica);
+    put(out, version);
+    for entry in &kept[position..] {
+        out.extend_from_slice(entry);
+    }
+    true
+}
+
+/// Appends `value` as a LEB128 varint.
+fn put(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Reads what [`RegisterDoc::store`] wrote. The buffer is this module's own output, never
+/// client input; reading past its end yields zeros and empty slices rather than a panic.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn int(&mut self) -> u64 {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let Some(&byte) = self.bytes.get(self.at) else {
+                return value;
+            };
+            self.at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        value
+    }
+
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.at..self.at.checked_add(len)?)?;
+        self.at += len;
+        Some(slice)
+    }
+}
+
+fn decode(bytes: &[u8]) -> Registers {
+    let mut reader = Reader { bytes, at: 1 };
+    let len = usize::from(bytes.first().copied().unwrap_or(0));
+    let root = reader
+        .take(len)
+        .and_then(|text| serde_json::from_slice::<Value>(text).ok())
+        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    let count = reader.int() as usize;
+    let mut registers = Vec::with_capacity(count.min(SMALL_REGISTERS_MAX));
+    for _ in 0..count {
+        let len = reader.int() as usize;
+        let path = reader
+            .take(len)
+            .and_then(|path| std::str::from_utf8(path).ok())
+            .unwrap_or_default();
+        let stamp = Stamp {
+            ms: reader.int(),
+            seq: u32::try_from(reader.int()).unwrap_or(u32::MAX),
+            replica: reader.int(),
+        };
+        registers.push(Register {
+            path: path.into(),
+            stamp,
+            version: reader.int(),
+        });
+    }
+    debug_assert_eq!(reader.at, bytes.len(), "a compact document decoded short");
+    Registers::from_parts(root, registers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::Path;
+    use serde_json::json;
+
+    fn stamp(ms: u64, replica: u64) -> Stamp {
+        Stamp {
+            ms,
+            seq: 3,
+            replica,
+        }
+    }
+
+    #[test]
+    fn a_small_document_round_trips() {
+        let mut doc = Registers::new();
+        let name = Path::parse("name").expect("path");
+        doc.set(
+            &name,
+            json!("Alice"),
+            stamp(1_700_000_000_000, (1 << 53) - 1),
+            7,
+        )
+        .expect("set");
+        let stored = RegisterDoc::store(doc.clone());
+        assert!(matches!(stored, RegisterDoc::Small(_)));
+        assert_eq!(stored.text(), Some(&br#"{"name": "Alice"}"#[..]));
+        assert_eq!(*stored.tree(), doc);
+    }
+
+    /// Applies `edit` both on the compact text and on a decoded tree, and checks they agree.
+    fn agree(doc: &Registers, key: &str, edit: TopLevel<'_>) {
+        let path = Path::parse(key).expect("path");
+        let mut fast = RegisterDoc::store(doc.clone());
+        let result = fast
+            .edit_top_level(&path, edit, stamp(9, 9), 9)
+            .expect("fast path applies");
+        let mut slow = doc.clone();
+        let expected = match edit {
+            TopLevel::Set(value) => slow
+                .set(&path, value.clone(), stamp(9, 9), 9)
+                .map(|()| None),
+            TopLevel::Increment(delta) => slow.increment(&path, delta, stamp(9, 9), 9).map(Some),
+        };
+        assert_eq!(result, expected, "{key} {edit:?}");
+        if expected.is_ok() {
+            assert_eq!(*fast.tree(), slow, "{key} {edit:?}");
+            let mut text = Vec::new();
+            crate::json_text::write_text(slow.root(), &mut text);
+            assert_eq!(fast.text(), Some(&text[..]));
+        }
+    }
+
+    #[test]
+    fn top_level_writes_on_the_text_match_the_tree() {
+        let mut doc = Registers::new();
+        let set = |doc: &mut Registers, key: &str, value: Value| {
+            let path = Path::parse(key).expect("path");
+            doc.set(&path, value, stamp(1, 1), 1).expect("set");
+        };
+        agree(&doc, "name", TopLevel::Set(&json!("Alice")));
+        agree(&doc, "n", TopLevel::Increment(&Number::from(2)));
+        set(&mut doc, "name", json!("Al\"ice, {x}"));
+        set(&mut doc, "nested", json!({"a": [1, {"b": "]"}], "c": null}));
+        set(&mut doc, "n", json!(5));
+        set(&mut doc, "f", json!(1.5));
+        for key in ["name", "nested", "n", "f", "new"] {
+            agree(&doc, key, TopLevel::Set(&json!({"v": [true]})));
+            agree(&doc, key, TopLevel::Set(&json!(7)));
+            agree(&doc, key, TopLevel::Increment(&Number::from(-3)));
+        }
+        agree(&doc, "n", TopLevel::Increment(&Number::from(i64::MAX)));
+        let nested_register = Path::parse("nested.a").expect("path");
+        doc.set(&nested_register, json!(0), stamp(2, 1), 2)
+            .expect("set");
+        agree(&doc, "nested", TopLevel::Set(&json!(1)));
+    }
+
+    #[test]
+    fn a_large_document_is_a_tree() {
+        let mut doc = Registers::new();
+        let path = Path::parse("text").expect("path");
+        doc.set(
+            &path,
+            json!("x".repeat(SMALL_TEXT_BYTES_MAX)),
+            stamp(1, 1),
+            1,
+        )
+        .expect("set");
+        assert!(matches!(RegisterDoc::store(doc), RegisterDoc::Tree(_)));
+    }
+
+    #[test]
+    fn many_registers_make_a_tree() {
+        let mut doc = Registers::new();
+        for i in 0..=SMALL_REGISTERS_MAX {
+            let path = Path::parse(&format!("k{i}")).expect("path");
+            doc.set(&path, json!(i), stamp(1, 1), 1).expect("set");
+        }
+        assert!(matches!(RegisterDoc::store(doc), RegisterDoc::Tree(_)));
+    }
+
+    #[test]
+    fn take_leaves_an_empty_document_and_returns_the_tree() {
+        let mut stored = RegisterDoc::default();
+        let doc = stored.take();
+        assert_eq!(doc.root(), &json!({}));
+    }
+}
