@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Runs the same redis-benchmark load against usld and redis-server, alternating A/B, and prints a
-Markdown table of throughput, p50/p99 latency and the usld/Redis ratios.
+Markdown table of throughput, p50/p99 latency, the server's CPU time per request, and the
+usld/Redis ratios.
 
 Each usld command is paired with the Redis command that does the same work on a one-field hash:
   SET doc:N name Alice   vs  HSET doc:N name Alice
   GET doc:N              vs  HGETALL doc:N
   INC doc:N count 1      vs  HINCRBY doc:N count 1
-Keys are drawn from a seeded-by-redis-benchmark keyspace (-r); the GET rows read keys the SET rows
-wrote. Each row runs --rounds times per server, alternating, and the median round is reported,
-because the load generator shares the machine's cores with the server under test.
+Keys are drawn from a keyspace of --keyspace random ids (redis-benchmark's -r); the GET rows read
+keys the SET rows wrote.
+
+usld runs twice: with one shard (one thread, like Redis) and with --shards (default: one per
+core). Each row runs --rounds times per server, alternating, and the median round is reported,
+because the load generator shares the machine's cores with the server under test. Throughput moves
+with whatever else the machine runs; the server's own CPU time per request (user + system, read
+from /proc before and after each run) moves much less, and is the measure of its efficiency.
 """
 import argparse
 import csv
@@ -16,7 +22,6 @@ import io
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +31,7 @@ WORKLOADS = [
     ("GET", ["GET", "doc:__rand_int__"], ["HGETALL", "doc:__rand_int__"]),
     ("INC", ["INC", "doc:__rand_int__", "count", "1"], ["HINCRBY", "doc:__rand_int__", "count", "1"]),
 ]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port():
@@ -49,15 +55,26 @@ def wait_port(port, proc, name):
     sys.exit(f"{name} did not start on port {port}")
 
 
-def bench(port, command, clients, requests, pipeline, keyspace):
-    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
-            "-n", str(requests), "-r", str(keyspace), "-P", str(pipeline), "--csv"] + command
+def cpu_seconds(pid):
+    """User + system CPU seconds the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def bench(server, command, opts, pipeline):
+    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server["port"]), "-c", str(opts.clients),
+            "-n", str(opts.requests), "-r", str(opts.keyspace), "-P", str(pipeline), "--csv"] + command
+    before = cpu_seconds(server["proc"].pid)
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    used = cpu_seconds(server["proc"].pid) - before
     rows = list(csv.DictReader(io.StringIO(out)))
     if not rows:
         sys.exit(f"redis-benchmark printed no result for {' '.join(command)}:\n{out}")
     row = rows[-1]
-    return {k: float(row[k]) for k in ("rps", "p50_latency_ms", "p99_latency_ms")}
+    result = {k: float(row[k]) for k in ("rps", "p50_latency_ms", "p99_latency_ms")}
+    result["cpu_us"] = used * 1e6 / opts.requests
+    return result
 
 
 def median_run(runs):
@@ -65,10 +82,16 @@ def median_run(runs):
     return runs[len(runs) // 2]
 
 
+def start(name, argv, port):
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    wait_port(port, proc, name)
+    return {"name": name, "port": port, "proc": proc}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--usld", default="target/release/usld")
-    ap.add_argument("--shards", type=int, default=os.cpu_count() or 1, help="usld --shards")
+    ap.add_argument("--shards", type=int, default=os.cpu_count() or 1, help="usld --shards of the second usld")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--keyspace", type=int, default=100_000)
@@ -76,42 +99,58 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     opts = ap.parse_args()
 
-    usld_port, redis_port = free_port(), free_port()
-    usld = subprocess.Popen([opts.usld, "--bind", "127.0.0.1", "--tcp-port", str(usld_port), "--no-ws",
-                             "--shards", str(opts.shards), "--log-level", "warn"])
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    servers = []
     try:
-        wait_port(usld_port, usld, "usld")
-        wait_port(redis_port, redis, "redis-server")
-        redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
+        for shards in sorted({1, opts.shards}):
+            port = free_port()
+            servers.append(start(f"usld --shards {shards}",
+                                 [opts.usld, "--bind", "127.0.0.1", "--tcp-port", str(port), "--no-ws",
+                                  "--shards", str(shards), "--log-level", "warn"], port))
+        port = free_port()
+        servers.append(start("Redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                       "--save", "", "--appendonly", "no"], port))
+        redis_version = subprocess.run(["redis-server", "--version"], capture_output=True,
+                                       text=True).stdout.split()[2]
         rows = []
         for pipeline in [int(p) for p in opts.pipelines.split(",")]:
             for name, usld_cmd, redis_cmd in WORKLOADS:
-                u_runs, r_runs = [], []
+                runs = {s["name"]: [] for s in servers}
                 for _ in range(opts.rounds):
-                    u_runs.append(bench(usld_port, usld_cmd, opts.clients, opts.requests, pipeline, opts.keyspace))
-                    r_runs.append(bench(redis_port, redis_cmd, opts.clients, opts.requests, pipeline, opts.keyspace))
-                u, r = median_run(u_runs), median_run(r_runs)
-                rows.append((name, " ".join(usld_cmd[:1]), " ".join(redis_cmd[:1]), pipeline, u, r))
-                print(f"# {name} P={pipeline}: usld {u['rps']:.0f}/s, redis {r['rps']:.0f}/s", file=sys.stderr)
+                    for server in servers:
+                        command = redis_cmd if server["name"] == "Redis" else usld_cmd
+                        runs[server["name"]].append(bench(server, command, opts, pipeline))
+                medians = {k: median_run(v) for k, v in runs.items()}
+                rows.append((usld_cmd[0], redis_cmd[0], pipeline, medians))
+                summary = ", ".join(f"{k} {v['rps']:.0f}/s" for k, v in medians.items())
+                print(f"# {name} P={pipeline}: {summary}", file=sys.stderr)
     finally:
-        for proc in (usld, redis):
-            proc.send_signal(signal.SIGTERM)
-        for proc in (usld, redis):
+        for server in servers:
+            server["proc"].send_signal(signal.SIGTERM)
+        for server in servers:
             try:
-                proc.wait(timeout=10)
+                server["proc"].wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                server["proc"].kill()
 
-    print(f"usld --shards {opts.shards} vs {redis_version}; redis-benchmark -c {opts.clients} "
+    names = [s["name"] for s in servers]
+    usld_names = [n for n in names if n != "Redis"]
+    print(f"{' and '.join(usld_names)} vs Redis {redis_version}; redis-benchmark -c {opts.clients} "
           f"-n {opts.requests} -r {opts.keyspace}; median of {opts.rounds} alternating rounds; "
-          f"{os.cpu_count()} cores shared by server and load generator.\n")
-    print("| workload | pipeline | usld req/s | Redis req/s | usld/Redis | usld p50 ms | Redis p50 ms | usld p99 ms | Redis p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, ucmd, rcmd, pipeline, u, r in rows:
-        print(f"| {ucmd} vs {rcmd} | {pipeline} | {u['rps']:,.0f} | {r['rps']:,.0f} | {u['rps'] / r['rps']:.2f} | "
-              f"{u['p50_latency_ms']:.3f} | {r['p50_latency_ms']:.3f} | {u['p99_latency_ms']:.3f} | {r['p99_latency_ms']:.3f} |")
+          f"{os.cpu_count()} cores shared by the servers and the load generator.\n")
+    header = ["workload", "P"]
+    for n in names:
+        header += [f"{n} req/s", f"{n} p50 / p99 ms", f"{n} CPU µs/req"]
+    header += [f"{n} / Redis" for n in usld_names]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * 2 + "---:|" * (len(header) - 2))
+    for ucmd, rcmd, pipeline, medians in rows:
+        cells = [f"{ucmd} vs {rcmd}", str(pipeline)]
+        for n in names:
+            m = medians[n]
+            cells += [f"{m['rps']:,.0f}", f"{m['p50_latency_ms']:.3f} / {m['p99_latency_ms']:.3f}",
+                      f"{m['cpu_us']:.1f}"]
+        cells += [f"{medians[n]['rps'] / medians['Redis']['rps']:.2f}" for n in usld_names]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
