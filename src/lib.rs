@@ -14,8 +14,9 @@
 //! 6. [`shard`]: the owner applies the command to its documents (the `ussl_shards` crate).
 //! 7. [`pubsub`]: the change is fanned out to subscribers on every shard.
 //!
-//! [`server`] starts one pinned glommio executor per shard; [`signals`] stops them; [`config`]
-//! merges flags, environment and file; [`shared`] holds the few server-wide counters.
+//! [`server`] starts one pinned glommio executor per shard and [`mesh`] connects them; [`signals`]
+//! stops them; [`config`] merges flags, environment and file; [`shared`] holds the few
+//! server-wide counters.
 //!
 //! Beside the server: the `ussl` client (`src/bin/ussl/`, which splits typed lines with
 //! [`protocol::request::split_inline`], as the server does) and the `usld bench` load generator
@@ -25,6 +26,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod listener;
+pub mod mesh;
 pub mod pipeline;
 pub mod protocol;
 pub mod pubsub;

@@ -1,16 +1,16 @@
 //! Starting and stopping the server: one pinned glommio executor per shard, joined in a channel
 //! mesh, each listening on the TCP port and serving its share of connections and documents.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
 use futures_channel::oneshot;
-use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::Config;
 use crate::listener;
-use crate::router::ShardMessage;
+use crate::mesh::Mesh;
 use crate::shard::Shard;
 use crate::shared::Shared;
 
@@ -42,14 +42,17 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     ));
     crate::signals::spawn(stop_senders).context("cannot install signal handlers")?;
 
-    let mesh = MeshBuilder::<ShardMessage, _>::full(shards, queue);
+    let mesh = Arc::new(Mesh::new(shards, queue));
+    let next_id = Arc::new(AtomicUsize::new(0));
     let handles = LocalExecutorPoolBuilder::new(placement(shards)?)
         .name("usld-shard")
         .io_memory(IO_MEMORY_BYTES)
         .on_all_shards(move || {
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            let mesh = Arc::clone(&mesh);
             let shared = Arc::clone(&shared);
             let stops = Arc::clone(&stop_receivers);
-            async move { run_shard(mesh, shared, stops, tcp_addr).await }
+            async move { run_shard(id, &mesh, shared, stops, tcp_addr).await }
         })
         .map_err(|e| anyhow!("cannot start the shard executors: {e}"))?;
     let mut failure = None;
@@ -71,30 +74,31 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 
 type StopReceivers = Arc<Mutex<Vec<Option<oneshot::Receiver<()>>>>>;
 
-/// One shard's life: join the mesh, start serving peers and clients, stop when told.
+/// Shard `id`'s life: connect to the other shards, start serving peers and clients, stop when
+/// told.
 async fn run_shard(
-    mesh: MeshBuilder<ShardMessage, glommio::channels::channel_mesh::Full>,
+    id: usize,
+    mesh: &Mesh,
     shared: Arc<Shared>,
     stops: StopReceivers,
     tcp_addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    // Bind before joining the mesh: the join waits for every shard, so once any shard serves a
-    // client, all of them are listening and the kernel spreads connections over all of them.
+    // Bind before connecting the mesh: connecting waits for every shard, so once any shard
+    // serves a client, all of them are listening and the kernel spreads connections over all.
     let listener = listener::bind(tcp_addr).context("cannot listen")?;
-    let (senders, mut receivers) = mesh
-        .join()
+    let connected = mesh
+        .connect(id)
         .await
-        .map_err(|e| anyhow!("cannot join the shard mesh: {e}"))?;
-    let id = senders.peer_id();
-    let count = senders.nr_consumers();
+        .ok_or_else(|| anyhow!("shard {id} has no channels in the mesh"))?;
+    let count = connected.senders.len();
     let stop = stops
         .lock()
         .map_err(|_| anyhow!("stop list poisoned"))?
         .get_mut(id)
         .and_then(Option::take)
         .ok_or_else(|| anyhow!("no stop channel for shard {id}"))?;
-    let shard = std::rc::Rc::new(Shard::new(id, count, senders, shared));
-    for (_, receiver) in receivers.streams() {
+    let shard = std::rc::Rc::new(Shard::new(id, count, connected.senders, shared));
+    for (_, receiver) in connected.receivers {
         glommio::spawn_local(std::rc::Rc::clone(&shard).serve_peer(receiver)).detach();
     }
     for to in (0..count).filter(|&to| to != id) {

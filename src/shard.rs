@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_channel::oneshot;
-use glommio::channels::channel_mesh::Senders;
 use glommio::channels::shared_channel::ConnectedReceiver;
+use glommio::channels::shared_channel::ConnectedSender;
 use ussl_shards::{json_text, Store};
 
 use crate::command::{DocCommand, Presence as PresenceCommand};
@@ -48,8 +48,8 @@ pub struct Shard {
     pub links: Links,
     /// This shard's counters.
     pub counters: ShardCounters,
-    /// The mesh senders to every other shard.
-    senders: Senders<ShardMessage>,
+    /// `senders[to]`: the channel to shard `to` (`None` for this shard).
+    senders: Vec<Option<ConnectedSender<ShardMessage>>>,
     /// Server-wide configuration and counters.
     pub shared: Arc<Shared>,
 }
@@ -76,7 +76,7 @@ impl Shard {
     pub fn new(
         id: usize,
         count: usize,
-        senders: Senders<ShardMessage>,
+        senders: Vec<Option<ConnectedSender<ShardMessage>>>,
         shared: Arc<Shared>,
     ) -> Shard {
         let notices_max = shared.config.cross_shard_notices;
@@ -312,7 +312,7 @@ impl Shard {
     pub async fn drain_link(self: Rc<Self>, to: usize) {
         loop {
             let batch = self.links.next_batch(to, NOTICE_BATCH_MAX).await;
-            if let Err(e) = self.senders.send_to(to, ShardMessage::Notices(batch)).await {
+            if let Err(e) = self.send_message(to, ShardMessage::Notices(batch)).await {
                 tracing::debug!(from = self.id, to, error = %e, "notice link closed");
                 return;
             }
@@ -344,13 +344,21 @@ impl Shard {
     ) -> Option<oneshot::Receiver<Vec<OpOutput>>> {
         let (reply, outputs) = oneshot::channel();
         let message = ShardMessage::Batch { ops, reply };
-        match self.senders.send_to(to, message).await {
+        match self.send_message(to, message).await {
             Ok(()) => Some(outputs),
             Err(e) => {
                 tracing::warn!(from = self.id, to, error = %e, "shard channel closed");
                 None
             }
         }
+    }
+
+    /// Puts `message` on the channel to shard `to`, waiting while it is full.
+    async fn send_message(&self, to: usize, message: ShardMessage) -> Result<(), String> {
+        let Some(sender) = self.senders.get(to).and_then(Option::as_ref) else {
+            return Err(format!("no channel from shard {} to shard {to}", self.id));
+        };
+        sender.send(message).await.map_err(|e| e.to_string())
     }
 
     /// Serves what one peer shard sends until that peer goes away: applies each batch's ops in
