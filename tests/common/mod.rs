@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 /// A generous bound: it only turns a hang into a failure, it never decides a result.
 const WAIT: Duration = Duration::from_secs(20);
 
+/// How many times [`Server::start`] tries a fresh port.
+const START_ATTEMPTS: usize = 5;
+
 /// How many connections [`Server::connect_each_shard`] opens at most.
 const CONNECT_EACH_SHARD_ATTEMPTS: usize = 256;
 
@@ -28,49 +31,19 @@ pub fn free_port() -> u16 {
 }
 
 impl Server {
-    /// Starts `usld` with the given extra flags, on loopback, and waits until it accepts.
+    /// Starts `usld` with the given extra flags, on loopback, and waits until it accepts. The
+    /// port is picked free just before, so another process may take it in between (tests run in
+    /// parallel); a server that exits at start-up is therefore started again on another port, a
+    /// bounded number of times.
     pub fn start(extra: &[&str]) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_usld"))
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--tcp-port",
-                &port.to_string(),
-                "--no-ws",
-            ])
-            .args(["--log-level", "warn"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn usld");
-        let server = Server { child, port };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let start = Instant::now();
-        loop {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-                // A PING answered means a shard is serving, not just that the port is bound.
-                stream.set_read_timeout(Some(WAIT)).expect("timeout");
-                if stream.write_all(b"PING\r\n").is_ok() {
-                    let mut buf = [0u8; 7];
-                    if stream.read_exact(&mut buf).is_ok() {
-                        return;
-                    }
-                }
+        let mut failures = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            match Server::try_start_on(free_port(), extra) {
+                Ok(server) => return server,
+                Err(e) => failures.push(e),
             }
-            assert!(
-                start.elapsed() < WAIT,
-                "usld did not start on port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
+        panic!("usld did not start: {failures:?}");
     }
 
     /// A new client connection.
