@@ -83,6 +83,10 @@ pub struct Args {
     #[arg(long, env = "USSL_SHARDS")]
     pub shards: Option<usize>,
 
+    /// Do not pin shards to cores: for machines shared with other busy processes
+    #[arg(long)]
+    pub no_pin: bool,
+
     /// Most simultaneous client connections [default: 10000]
     #[arg(long, env = "USSL_MAX_CLIENTS")]
     pub max_clients: Option<usize>,
@@ -141,6 +145,7 @@ struct FileConfig {
     password: Option<String>,
     no_tcp: Option<bool>,
     no_ws: Option<bool>,
+    no_pin: Option<bool>,
     shards: Option<usize>,
     max_clients: Option<usize>,
     max_request_bytes: Option<usize>,
@@ -165,8 +170,10 @@ pub struct Config {
     pub db: Option<PathBuf>,
     /// The password clients must AUTH with, if any.
     pub password: Option<String>,
-    /// Number of shards, each one pinned executor.
+    /// Number of shards, each one executor.
     pub shards: usize,
+    /// Whether each shard's thread is pinned to one core.
+    pub pin_shards: bool,
     /// Most simultaneous client connections.
     pub clients_max: usize,
     /// Most bytes one authenticated request may hold.
@@ -218,6 +225,7 @@ impl Config {
             db: args.db.or(file.db),
             password: args.password.or(file.password).filter(|p| !p.is_empty()),
             shards,
+            pin_shards: !(args.no_pin || file.no_pin.unwrap_or(false)),
             clients_max: args
                 .max_clients
                 .or(file.max_clients)
