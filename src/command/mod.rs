@@ -112,9 +112,10 @@ pub fn allowed_before_auth(name: &[u8]) -> bool {
         .any(|allowed| name.eq_ignore_ascii_case(allowed.as_bytes()))
 }
 
-/// Parses one request's arguments into a command, or the error reply to send instead.
-pub fn parse(args: Vec<Bytes>) -> Result<Command, Reply> {
-    let mut args = ArgReader::new(args)?;
+/// Parses one request's arguments into a command, or the error reply to send instead. `inline`
+/// says the request came as an inline line, where binary arguments travel as base64.
+pub fn parse(args: Vec<Bytes>, inline: bool) -> Result<Command, Reply> {
+    let mut args = ArgReader::new(args, inline)?;
     let name = args.name.clone();
     let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
     let command = if is("GET") {
@@ -183,13 +184,16 @@ pub struct ArgReader {
     name: Bytes,
     /// The remaining arguments, in order.
     args: std::vec::IntoIter<Bytes>,
+    /// Whether the request came as an inline line: binary arguments (Yjs updates and state
+    /// vectors) are then base64 text, and so are binary replies.
+    pub inline: bool,
 }
 
 impl ArgReader {
-    fn new(args: Vec<Bytes>) -> Result<ArgReader, Reply> {
+    fn new(args: Vec<Bytes>, inline: bool) -> Result<ArgReader, Reply> {
         let mut args = args.into_iter();
         let name = args.next().ok_or_else(|| Reply::error("empty request"))?;
-        Ok(ArgReader { name, args })
+        Ok(ArgReader { name, args, inline })
     }
 
     /// The command name, lower-cased, as Redis names it in arity errors.
