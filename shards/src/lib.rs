@@ -12,6 +12,8 @@
 //! - [`value`]: get, set, delete, push and increment on a JSON tree.
 //! - [`document`]: one document: strategy, tree and expiry.
 //! - [`store`]: one shard's documents, with lazy TTL expiry.
+//! - [`text`]: crdt-text documents (yrs), their replica sync and the
+//!   validation of incoming Yjs updates.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
@@ -25,6 +27,7 @@ pub mod json_text;
 pub mod path;
 pub mod store;
 pub mod strategy;
+pub mod text;
 pub mod value;
 
 pub use document::Document;
