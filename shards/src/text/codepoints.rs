@@ -33,6 +33,19 @@ impl AstralIndex {
         }
     }
 
+    /// Wraps positions already sorted ascending.
+    pub fn from_sorted(positions: Vec<u32>) -> Self {
+        debug_assert!(positions.windows(2).all(|w| w[0] < w[1]));
+        AstralIndex { positions }
+    }
+
+    /// The positions in `start .. end`.
+    pub fn between(&self, start: u32, end: u32) -> &[u32] {
+        let from = self.positions.partition_point(|&p| p < start);
+        let to = self.positions.partition_point(|&p| p < end);
+        &self.positions[from..to]
+    }
+
     /// Reports whether the field has no astral characters.
     pub fn is_empty(&self) -> bool {
         self.positions.is_empty()
@@ -77,7 +90,7 @@ impl AstralIndex {
 
 /// The code point positions of `text`'s astral characters, offset by
 /// `base`.
-fn astral_positions(text: &str, base: u32) -> impl Iterator<Item = u32> + '_ {
+pub(crate) fn astral_positions(text: &str, base: u32) -> impl Iterator<Item = u32> + '_ {
     text.chars()
         .enumerate()
         .filter(|(_, c)| is_astral(*c))
@@ -126,7 +139,11 @@ mod tests {
             let mut edited: String = chars[..index as usize].iter().collect();
             edited.push_str(inserted);
             edited.extend(&chars[(index + delete) as usize..]);
-            assert_eq!(index_of, AstralIndex::of(&edited), "{text} {index} {delete} {inserted}");
+            assert_eq!(
+                index_of,
+                AstralIndex::of(&edited),
+                "{text} {index} {delete} {inserted}"
+            );
         }
     }
 }

@@ -13,9 +13,11 @@
 
 use std::sync::Arc;
 
-use yrs::{GetString, ReadTxn, Text, TextRef, Transact, TransactionMut, WriteTxn};
+use ahash::AHashMap;
+use yrs::{GetString, ReadTxn, Text, Transact, TransactionMut, WriteTxn};
 
 use super::codepoints::AstralIndex;
+use super::compose::Composer;
 use super::error::TextError;
 use super::limits::TextLimits;
 use super::validate::check_field_name;
@@ -50,6 +52,17 @@ pub enum TextEdit {
     },
 }
 
+impl TextEdit {
+    /// The field this edit changes.
+    pub fn field(&self) -> &str {
+        match self {
+            TextEdit::Splice { field, .. }
+            | TextEdit::Replace { field, .. }
+            | TextEdit::Clear { field } => field,
+        }
+    }
+}
+
 impl TextDoc {
     /// Deletes `delete` code points at `index` of `field`, then inserts
     /// `insert` there, as one transaction. Returns the Yjs v1 update of the
@@ -64,20 +77,30 @@ impl TextDoc {
         delete: usize,
         insert: &str,
     ) -> Result<Vec<u8>, TextError> {
-        self.one(|txn, fields, limits| splice_in(txn, fields, limits, field, index, delete, insert))
+        self.apply_one(TextEdit::Splice {
+            field: field.to_owned(),
+            index,
+            delete,
+            insert: insert.to_owned(),
+        })
     }
 
     /// Makes `field`'s whole text `text`, as one edit (SET). Only the part
     /// that differs is rewritten: the common prefix and suffix stay, so
     /// concurrent edits there survive and the update stays small.
     pub fn replace(&mut self, field: &str, text: &str) -> Result<Vec<u8>, TextError> {
-        self.one(|txn, fields, limits| replace_in(txn, fields, limits, field, text))
+        self.apply_one(TextEdit::Replace {
+            field: field.to_owned(),
+            text: text.to_owned(),
+        })
     }
 
     /// Deletes `field`'s whole text (DEL of the field). The field then reads
     /// as absent; see the module docs on empty fields.
     pub fn clear(&mut self, field: &str) -> Result<Vec<u8>, TextError> {
-        self.replace(field, "")
+        self.apply_one(TextEdit::Clear {
+            field: field.to_owned(),
+        })
     }
 
     /// Applies `edits` in order in one yrs transaction. Returns, per edit,
@@ -85,25 +108,40 @@ impl TextDoc {
     /// and one Yjs v1 update holding every applied edit (empty when none
     /// changed anything). A refused edit changes nothing and does not affect
     /// the others.
+    ///
+    /// The edits of each field are composed and reach yrs as one delta (see
+    /// [`super::compose`]), so a batch costs one walk of each field it
+    /// touches rather than one per edit. Fields holding formatting marks
+    /// from rich-text replicas are the exception: their edits go to yrs one
+    /// by one, so inserted text takes on the formatting around it as a
+    /// single `Y.Text.insert` does.
     pub fn apply_batch(&mut self, edits: &[TextEdit]) -> (Vec<Result<usize, TextError>>, Vec<u8>) {
         let mut txn = self.doc.transact_mut();
-        let results = edits
-            .iter()
-            .map(|edit| apply_in(&mut txn, &mut self.fields, &self.limits, edit))
-            .collect();
+        let mut batch = Batch {
+            txn: &mut txn,
+            fields: &mut self.fields,
+            limits: &self.limits,
+            open: AHashMap::new(),
+        };
+        let results = edits.iter().map(|edit| batch.apply(edit)).collect();
+        batch.finish();
         (results, encode_changes(&txn))
     }
 
     /// Runs one edit in its own transaction and returns its update.
-    fn one(
-        &mut self,
-        edit: impl FnOnce(&mut TransactionMut, &mut FieldIndex, &TextLimits) -> Result<usize, TextError>,
-    ) -> Result<Vec<u8>, TextError> {
-        let mut txn = self.doc.transact_mut();
-        edit(&mut txn, &mut self.fields, &self.limits)?;
-        Ok(encode_changes(&txn))
+    fn apply_one(&mut self, edit: TextEdit) -> Result<Vec<u8>, TextError> {
+        let (mut results, update) = self.apply_batch(std::slice::from_ref(&edit));
+        results.pop().unwrap_or(Ok(0))?;
+        Ok(update)
     }
 }
+
+/// The most pieces a field's composed batch may reach before it is handed
+/// to yrs and composing starts afresh. Each composed splice scans the
+/// pieces, so this bounds the work per edit of arbitrarily large batches;
+/// typing keeps pieces few, and random edits flush at most every 2,048
+/// edits or so.
+const SEGMENTS_MAX: usize = 4096;
 
 /// The v1 update of what `txn` changed so far, or an empty vector.
 fn encode_changes(txn: &TransactionMut) -> Vec<u8> {
@@ -114,54 +152,49 @@ fn encode_changes(txn: &TransactionMut) -> Vec<u8> {
     }
 }
 
-/// Applies one batched edit.
-fn apply_in(
-    txn: &mut TransactionMut,
-    fields: &mut FieldIndex,
-    limits: &TextLimits,
-    edit: &TextEdit,
-) -> Result<usize, TextError> {
-    match edit {
-        TextEdit::Splice {
-            field,
-            index,
-            delete,
-            insert,
-        } => splice_in(txn, fields, limits, field, *index, *delete, insert),
-        TextEdit::Replace { field, text } => replace_in(txn, fields, limits, field, text),
-        TextEdit::Clear { field } => replace_in(txn, fields, limits, field, ""),
+/// One edit resolved to a splice, in code points.
+struct Splice<'a> {
+    index: usize,
+    delete: usize,
+    insert: &'a str,
+}
+
+impl<'a> Splice<'a> {
+    /// Resolves `edit` against the field's current length and text (the
+    /// text is read only for a replace).
+    fn of(edit: &'a TextEdit, len: usize, text: impl FnOnce() -> String) -> Splice<'a> {
+        match edit {
+            TextEdit::Splice {
+                index,
+                delete,
+                insert,
+                ..
+            } => Splice {
+                index: *index,
+                delete: *delete,
+                insert,
+            },
+            TextEdit::Replace { text: new, .. } => replacing(&text(), new),
+            TextEdit::Clear { .. } => Splice {
+                index: 0,
+                delete: len,
+                insert: "",
+            },
+        }
     }
 }
 
-/// Makes `field`'s text `text` by splicing only the middle that differs.
-fn replace_in(
-    txn: &mut TransactionMut,
-    fields: &mut FieldIndex,
-    limits: &TextLimits,
-    field: &str,
-    text: &str,
-) -> Result<usize, TextError> {
-    check_field_name(field, limits)?;
-    let old = txn
-        .get_text(field)
-        .map(|current| current.get_string(txn))
-        .unwrap_or_default();
-    let (prefix, suffix) = common_ends(&old, text);
-    let old_chars = old.chars().count();
-    let new_chars: Vec<(usize, char)> = text.char_indices().collect();
-    let middle_start = new_chars.get(prefix).map_or(text.len(), |&(at, _)| at);
-    let middle_end = new_chars
-        .get(new_chars.len() - suffix)
-        .map_or(text.len(), |&(at, _)| at);
-    splice_in(
-        txn,
-        fields,
-        limits,
-        field,
-        prefix,
-        old_chars - prefix - suffix,
-        &text[middle_start..middle_end],
-    )
+/// The splice that turns `old` into `new`, rewriting only the middle that
+/// differs.
+fn replacing<'a>(old: &str, new: &'a str) -> Splice<'a> {
+    let (prefix, suffix) = common_ends(old, new);
+    let new_chars: Vec<(usize, char)> = new.char_indices().collect();
+    let byte_at = |chars: usize| new_chars.get(chars).map_or(new.len(), |&(at, _)| at);
+    Splice {
+        index: prefix,
+        delete: old.chars().count() - prefix - suffix,
+        insert: &new[byte_at(prefix)..byte_at(new_chars.len() - suffix)],
+    }
 }
 
 /// The lengths, in code points, of the longest common prefix of `a` and
@@ -180,60 +213,178 @@ fn common_ends(a: &str, b: &str) -> (usize, usize) {
     (prefix, suffix)
 }
 
-/// Applies one splice inside `txn`, after checking it against the field
-/// and the limits. Returns the field's new length in code points.
-fn splice_in(
+/// The edits of one transaction.
+struct Batch<'t, 'doc> {
+    txn: &'t mut TransactionMut<'doc>,
+    fields: &'t mut FieldIndex,
+    limits: &'t TextLimits,
+    /// The fields edited so far whose edits are being composed.
+    open: AHashMap<Arc<str>, FieldBatch>,
+}
+
+/// The composed edits of one field in a batch.
+struct FieldBatch {
+    composer: Composer,
+    /// The field's text when composing (re)started, read on the first
+    /// replace that needs it.
+    original: Option<String>,
+}
+
+impl Batch<'_, '_> {
+    /// Checks and applies one edit.
+    fn apply(&mut self, edit: &TextEdit) -> Result<usize, TextError> {
+        let field = edit.field();
+        check_field_name(field, self.limits)?;
+        if self.fields.formatted.contains(field) {
+            return self.apply_direct(field, edit);
+        }
+        if !self.open.contains_key(field) {
+            let len = field_len(self.txn, self.fields, field) as u32;
+            let opened = FieldBatch {
+                composer: Composer::new(len),
+                original: None,
+            };
+            self.open.insert(Arc::from(field), opened);
+        }
+        let Some(open) = self.open.get_mut(field) else {
+            return Ok(0);
+        };
+        let txn = &*self.txn;
+        let len = open.composer.len() as usize;
+        let splice = Splice::of(edit, len, || {
+            let original = open.original.get_or_insert_with(|| text_of(txn, field));
+            open.composer.text(original)
+        });
+        let Some(inserted) = check_splice(self.txn, self.fields, self.limits, field, len, &splice)?
+        else {
+            return Ok(len);
+        };
+        let composer = &mut open.composer;
+        // Every position is below the text limit, which fits in u32.
+        composer.splice(
+            splice.index as u32,
+            splice.delete as u32,
+            splice.insert,
+            inserted as u32,
+        );
+        self.fields.chars = self.fields.chars - splice.delete + inserted;
+        let new_len = composer.len() as usize;
+        if composer.segments() > SEGMENTS_MAX {
+            self.flush(field);
+        }
+        Ok(new_len)
+    }
+
+    /// Applies one edit straight to yrs, for fields with formatting.
+    fn apply_direct(&mut self, field: &str, edit: &TextEdit) -> Result<usize, TextError> {
+        let len = field_len(self.txn, self.fields, field);
+        let txn = &*self.txn;
+        let splice = Splice::of(edit, len, || text_of(txn, field));
+        let Some(inserted) = check_splice(self.txn, self.fields, self.limits, field, len, &splice)?
+        else {
+            return Ok(len);
+        };
+        let Some(text) = self.txn.get_text(field) else {
+            return Ok(len);
+        };
+        // Every position is below the text limit, which fits in u32.
+        let (index, delete) = (splice.index as u32, splice.delete as u32);
+        let astral = self.fields.astral.get(field);
+        let at = astral.map_or(index, |a| a.utf16_offset(index));
+        let delete_units = astral.map_or(delete, |a| a.utf16_len(index, delete));
+        if delete_units > 0 {
+            text.remove_range(self.txn, at, delete_units);
+        }
+        if !splice.insert.is_empty() {
+            text.insert(self.txn, at, splice.insert);
+        }
+        let mut astral = self.fields.astral.remove(field).unwrap_or_default();
+        astral.splice(index, delete, splice.insert);
+        self.fields.set_astral(field, astral);
+        self.fields.chars = self.fields.chars - splice.delete + inserted;
+        Ok(len - splice.delete + inserted)
+    }
+
+    /// Hands `field`'s composed edits to yrs as one delta and starts
+    /// composing afresh from the result.
+    fn flush(&mut self, field: &str) {
+        let Some(open) = self.open.get_mut(field) else {
+            return;
+        };
+        let fresh = Composer::new(open.composer.len());
+        let composer = std::mem::replace(&mut open.composer, fresh);
+        open.original = None;
+        if composer.is_unchanged() {
+            return;
+        }
+        let Some(text) = self.txn.get_text(field) else {
+            return;
+        };
+        let before = self.fields.astral.get(field);
+        let delta = composer.delta(before);
+        let astral = composer.astral(before);
+        text.apply_delta(self.txn, delta);
+        self.fields.set_astral(field, astral);
+    }
+
+    /// Flushes every field.
+    fn finish(mut self) {
+        let fields: Vec<Arc<str>> = self.open.keys().cloned().collect();
+        for field in fields {
+            self.flush(&field);
+        }
+    }
+}
+
+/// Field `field`'s current text in `txn`.
+fn text_of(txn: &TransactionMut, field: &str) -> String {
+    txn.get_text(field)
+        .map(|text| text.get_string(txn))
+        .unwrap_or_default()
+}
+
+/// Field `field`'s current length in `txn`, in code points.
+fn field_len(txn: &TransactionMut, fields: &FieldIndex, field: &str) -> usize {
+    let astral = fields.astral.get(field).map_or(0, AstralIndex::count);
+    txn.get_text(field)
+        .map_or(0, |text| (text.len(txn) - astral) as usize)
+}
+
+/// Checks a resolved splice of a field of `len` code points against the
+/// field and the limits, creating the field if it inserts into a new one.
+/// Returns how many code points it inserts, or `None` when it changes
+/// nothing.
+fn check_splice(
     txn: &mut TransactionMut,
-    fields: &mut FieldIndex,
+    fields: &FieldIndex,
     limits: &TextLimits,
     field: &str,
-    index: usize,
-    delete: usize,
-    insert: &str,
-) -> Result<usize, TextError> {
-    check_field_name(field, limits)?;
-    let existing = txn.get_text(field);
-    let astral_count = fields.astral.get(field).map_or(0, AstralIndex::count);
-    let len = existing
-        .as_ref()
-        .map_or(0, |text| (text.len(txn) - astral_count) as usize);
-    if index > len || delete > len - index {
+    len: usize,
+    splice: &Splice,
+) -> Result<Option<usize>, TextError> {
+    if splice.index > len || splice.delete > len - splice.index {
         return Err(TextError::OutOfRange {
             field: field.to_owned(),
-            index,
-            delete,
+            index: splice.index,
+            delete: splice.delete,
             len,
         });
     }
-    if delete == 0 && insert.is_empty() {
-        return Ok(len);
+    if splice.delete == 0 && splice.insert.is_empty() {
+        return Ok(None);
     }
-    let inserted = insert.chars().count();
-    let chars = fields.chars - delete + inserted;
-    if inserted > delete && chars > limits.chars_max() {
+    let inserted = splice.insert.chars().count();
+    let chars = fields.chars - splice.delete + inserted;
+    if inserted > splice.delete && chars > limits.chars_max() {
         return Err(TextError::TextTooLarge {
             chars,
             chars_max: limits.chars_max(),
         });
     }
-    let text = match existing {
-        Some(text) => text,
-        None => create_field(txn, limits, field)?,
-    };
-    // Every position is below the text limit, which fits in u32.
-    let (index32, delete32) = (index as u32, delete as u32);
-    let astral = fields.astral.get(field);
-    let at = astral.map_or(index32, |a| a.utf16_offset(index32));
-    let delete_units = astral.map_or(delete32, |a| a.utf16_len(index32, delete32));
-    if delete_units > 0 {
-        text.remove_range(txn, at, delete_units);
+    if txn.get_text(field).is_none() {
+        create_field(txn, limits, field)?;
     }
-    if !insert.is_empty() {
-        text.insert(txn, at, insert);
-    }
-    update_astral(fields, field, index32, delete32, insert);
-    fields.chars = chars;
-    Ok(len - delete + inserted)
+    Ok(Some(inserted))
 }
 
 /// Creates the root text type for a field not written before, if the field
@@ -242,33 +393,14 @@ fn create_field(
     txn: &mut TransactionMut,
     limits: &TextLimits,
     field: &str,
-) -> Result<TextRef, TextError> {
+) -> Result<(), TextError> {
     if txn.root_refs().count() >= limits.fields_max {
         return Err(TextError::TooManyFields {
             fields_max: limits.fields_max,
         });
     }
-    Ok(txn.get_or_insert_text(field))
-}
-
-/// Keeps `field`'s astral index in step with a splice, adding an entry when
-/// the first astral character arrives and dropping it when the last goes.
-fn update_astral(fields: &mut FieldIndex, field: &str, index: u32, delete: u32, insert: &str) {
-    match fields.astral.get_mut(field) {
-        Some(astral) => {
-            astral.splice(index, delete, insert);
-            if astral.is_empty() {
-                fields.astral.remove(field);
-            }
-        }
-        None => {
-            let mut astral = AstralIndex::default();
-            astral.splice(index, delete, insert);
-            if !astral.is_empty() {
-                fields.astral.insert(Arc::from(field), astral);
-            }
-        }
-    }
+    txn.get_or_insert_text(field);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 //!
 //! - [`edit`]: splice, replace and clear, alone or batched in one
 //!   transaction ([`TextEdit`]).
+//! - [`compose`]: a batch's splices of one field folded into one yrs delta.
 //! - [`sync`]: state vectors, diffs, merging replica updates, and the
 //!   persisted state.
 //! - [`validate`]: the bounded structural check every incoming update and
@@ -45,11 +46,13 @@
 
 use std::sync::Arc;
 
-use ahash::AHashMap;
+use ahash::{AHashMap, AHashSet};
 use serde_json::{Map, Value};
+use yrs::types::text::YChange;
 use yrs::{ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, Text, Transact};
 
 mod codepoints;
+mod compose;
 pub mod edit;
 mod error;
 pub mod limits;
@@ -97,6 +100,9 @@ struct FieldIndex {
     /// without astral characters have no entry, keeping small documents
     /// small.
     astral: AHashMap<Arc<str>, AstralIndex>,
+    /// Fields holding formatting marks (from rich-text replicas), whose
+    /// edits bypass composition; see [`TextDoc::apply_batch`].
+    formatted: AHashSet<Arc<str>>,
     /// The text of all fields together, in code points.
     chars: usize,
 }
@@ -112,12 +118,28 @@ impl FieldIndex {
             };
             let content = text.get_string(&txn);
             index.chars += content.chars().count();
-            let astral = AstralIndex::of(&content);
-            if !astral.is_empty() {
-                index.astral.insert(Arc::from(name), astral);
+            index.set_astral(name, AstralIndex::of(&content));
+            let formatted = text
+                .diff(&txn, YChange::identity)
+                .iter()
+                .any(|chunk| chunk.attributes.as_ref().is_some_and(|a| !a.is_empty()));
+            if formatted {
+                index.formatted.insert(Arc::from(name));
             }
         }
         index
+    }
+
+    /// Records `field`'s astral index, keeping entries only for fields that
+    /// have astral characters.
+    fn set_astral(&mut self, field: &str, astral: AstralIndex) {
+        if astral.is_empty() {
+            self.astral.remove(field);
+        } else if let Some(entry) = self.astral.get_mut(field) {
+            *entry = astral;
+        } else {
+            self.astral.insert(Arc::from(field), astral);
+        }
     }
 }
 

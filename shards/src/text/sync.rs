@@ -103,7 +103,9 @@ impl TextDoc {
                     Vec::new()
                 }
             };
-            let merged_state = scratch.transact().encode_state_as_update_v1(&StateVector::default());
+            let merged_state = scratch
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
             let pending_bytes = scratch
                 .transact_mut()
                 .prune_pending()
@@ -160,7 +162,11 @@ impl TextDoc {
             ..limits
         };
         let summary = validate::check_update(state, &state_limits)?;
-        if summary.structs.iter().any(|range| range.client == client_id) {
+        if summary
+            .structs
+            .iter()
+            .any(|range| range.client == client_id)
+        {
             return Err(TextError::ClientIdInUse(client_id));
         }
         let doc = contained("state", || load(state, client_id))?;

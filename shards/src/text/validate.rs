@@ -418,7 +418,8 @@ pub(crate) fn decode_state_vector(
     limits: &TextLimits,
 ) -> Result<StateVector, TextError> {
     let mut reader = Reader::new(bytes);
-    let malformed = |Malformed { offset, reason }| TextError::MalformedStateVector { offset, reason };
+    let malformed =
+        |Malformed { offset, reason }| TextError::MalformedStateVector { offset, reason };
     let entries = reader.count(PAIR_BYTES_MIN).map_err(malformed)?;
     if entries > limits.state_vector_entries_max {
         return Err(TextError::TooManyClients {
@@ -492,22 +493,36 @@ mod tests {
         bytes.push(value as u8);
         bytes.push(0);
         let error = decode_state_vector(&bytes, &limits()).unwrap_err();
-        assert!(matches!(error, TextError::MalformedStateVector { .. }), "{error}");
+        assert!(
+            matches!(error, TextError::MalformedStateVector { .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn varint_overflowing_64_bits_is_refused() {
-        let bytes = [1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0];
+        let bytes = [
+            1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0,
+        ];
         let error = decode_state_vector(&bytes, &limits()).unwrap_err();
-        assert!(matches!(error, TextError::MalformedStateVector { .. }), "{error}");
+        assert!(
+            matches!(error, TextError::MalformedStateVector { .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn trailing_bytes_are_refused() {
         let error = decode_state_vector(&[0, 0], &limits()).unwrap_err();
-        assert!(matches!(error, TextError::MalformedStateVector { offset: 1, .. }), "{error}");
+        assert!(
+            matches!(error, TextError::MalformedStateVector { offset: 1, .. }),
+            "{error}"
+        );
         let error = check_update(&[0, 0, 0], &limits()).unwrap_err();
-        assert!(matches!(error, TextError::MalformedUpdate { offset: 2, .. }), "{error}");
+        assert!(
+            matches!(error, TextError::MalformedUpdate { offset: 2, .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -573,7 +588,10 @@ mod tests {
             (CONTENT_DOC, &[0][..]),
         ] {
             let error = check_update(&root_item(kind, content), &limits()).unwrap_err();
-            assert!(matches!(error, TextError::NotText { .. }), "kind {kind}: {error}");
+            assert!(
+                matches!(error, TextError::NotText { .. }),
+                "kind {kind}: {error}"
+            );
         }
     }
 
@@ -583,7 +601,13 @@ mod tests {
         update.extend_from_slice(&[1, b'k', 1, b'v', 0]);
         let error = check_update(&update, &limits()).unwrap_err();
         assert!(
-            matches!(error, TextError::NotText { content: "a map entry", .. }),
+            matches!(
+                error,
+                TextError::NotText {
+                    content: "a map entry",
+                    ..
+                }
+            ),
             "{error}"
         );
     }
@@ -593,7 +617,13 @@ mod tests {
         let update = [1, 1, 5, 0, CONTENT_STRING, 0, 9, 0, 1, b'x', 0];
         let error = check_update(&update, &limits()).unwrap_err();
         assert!(
-            matches!(error, TextError::NotText { content: "an item inside a nested type", .. }),
+            matches!(
+                error,
+                TextError::NotText {
+                    content: "an item inside a nested type",
+                    ..
+                }
+            ),
             "{error}"
         );
     }
@@ -620,7 +650,10 @@ mod tests {
         // A GC range of 2^32 - 1 starting at clock 1.
         let update = [1, 1, 5, 1, KIND_GC, 0xff, 0xff, 0xff, 0xff, 0x0f, 0];
         let error = check_update(&update, &limits()).unwrap_err();
-        assert!(matches!(error, TextError::MalformedUpdate { .. }), "{error}");
+        assert!(
+            matches!(error, TextError::MalformedUpdate { .. }),
+            "{error}"
+        );
     }
 
     #[test]
