@@ -356,7 +356,7 @@ fn field_len(txn: &TransactionMut, fields: &FieldIndex, field: &str) -> usize {
 /// nothing.
 fn check_splice(
     txn: &mut TransactionMut,
-    fields: &FieldIndex,
+    fields: &mut FieldIndex,
     limits: &TextLimits,
     field: &str,
     len: usize,

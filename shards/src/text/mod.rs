@@ -105,6 +105,8 @@ struct FieldIndex {
     formatted: AHashSet<Arc<str>>,
     /// The text of all fields together, in code points.
     chars: usize,
+    /// How many fields (root types) the document has, empty ones included.
+    count: usize,
 }
 
 impl FieldIndex {
@@ -113,6 +115,7 @@ impl FieldIndex {
         let txn = doc.transact();
         let mut index = FieldIndex::default();
         for (name, _) in txn.root_refs() {
+            index.count += 1;
             let Some(text) = txn.get_text(name) else {
                 continue;
             };

@@ -89,37 +89,40 @@ impl TextDoc {
                 pending: self.has_pending(),
             });
         }
-        let state = self.encode_state()?;
+        let backup = self.encode_state()?;
         let client_id = self.client_id;
-        let (doc, changes, pending_bytes) = contained("update", || {
-            let scratch = load(&state, client_id)?;
-            let changes = {
-                let mut txn = scratch.transact_mut();
-                let update = Update::decode_v1(update).map_err(|e| refused("update", e))?;
-                txn.apply_update(update).map_err(|e| refused("update", e))?;
-                if txn.has_changes() {
-                    txn.encode_update_v1()
-                } else {
-                    Vec::new()
-                }
-            };
-            let merged_state = scratch
-                .transact()
-                .encode_state_as_update_v1(&StateVector::default());
-            let pending_bytes = scratch
+        let doc = &self.doc;
+        let applied = contained("update", || {
+            let changes = apply(doc, update)?;
+            let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+            let reloaded = load(&state, client_id)?;
+            let pending_bytes = reloaded
                 .transact_mut()
                 .prune_pending()
                 .map_or(0, |pending| pending.encode_v1().len());
-            Ok((load(&merged_state, client_id)?, changes, pending_bytes))
-        })?;
-        let fields = FieldIndex::of(&doc);
-        self.check_growth(&doc, &fields, pending_bytes)?;
-        self.doc = doc;
-        self.fields = fields;
-        Ok(Merged {
-            update: changes,
-            pending: pending_bytes > 0,
-        })
+            Ok((changes, pending_bytes, FieldIndex::of(doc)))
+        });
+        let checked = applied.and_then(|(changes, pending_bytes, fields)| {
+            self.check_growth(&fields, pending_bytes)?;
+            let merged = Merged {
+                update: changes,
+                pending: pending_bytes > 0,
+            };
+            Ok((merged, fields))
+        });
+        match checked {
+            Ok((merged, fields)) => {
+                self.fields = fields;
+                Ok(merged)
+            }
+            Err(error) => {
+                // The live document took the update (or part of it before a
+                // contained panic): put back the state from before it, which
+                // was proven to load when it was taken.
+                self.doc = contained("state", || load(&backup, client_id))?;
+                Err(error)
+            }
+        }
     }
 
     /// Whether the document holds edits waiting for edits they depend on.
@@ -218,12 +221,7 @@ impl TextDoc {
     /// Refuses a merge result that grew the document past its limits. A
     /// bound is only enforced when the merge grows past it, so a document
     /// over a since-lowered limit can still take updates that shrink it.
-    fn check_growth(
-        &self,
-        doc: &Doc,
-        fields: &FieldIndex,
-        pending_bytes: usize,
-    ) -> Result<(), TextError> {
+    fn check_growth(&self, fields: &FieldIndex, pending_bytes: usize) -> Result<(), TextError> {
         let limits = &self.limits;
         if fields.chars > limits.chars_max() && fields.chars > self.fields.chars {
             return Err(TextError::TextTooLarge {
@@ -231,9 +229,8 @@ impl TextDoc {
                 chars_max: limits.chars_max(),
             });
         }
-        let field_count = doc.transact().root_refs().count();
-        let old_count = self.doc.transact().root_refs().count();
-        if field_count > limits.fields_max && field_count > old_count {
+        let field_count = fields.count;
+        if field_count > limits.fields_max && field_count > self.fields.count {
             return Err(TextError::TooManyFields {
                 fields_max: limits.fields_max,
             });
@@ -246,6 +243,19 @@ impl TextDoc {
         }
         Ok(())
     }
+}
+
+/// Applies a v1 update to `doc` and returns the update of what became
+/// visible (empty when nothing did). Call under [`contained`].
+fn apply(doc: &Doc, update: &[u8]) -> Result<Vec<u8>, TextError> {
+    let update = Update::decode_v1(update).map_err(|e| refused("update", e))?;
+    let mut txn = doc.transact_mut();
+    txn.apply_update(update).map_err(|e| refused("update", e))?;
+    Ok(if txn.has_changes() {
+        txn.encode_update_v1()
+    } else {
+        Vec::new()
+    })
 }
 
 /// Loads a v1 state into a new yrs document writing under `client_id`.
