@@ -56,10 +56,14 @@ impl Segment {
                 tail
             }
             Segment::Inserted { text, chars } => {
-                let byte = text
-                    .char_indices()
-                    .nth(at as usize)
-                    .map_or(text.len(), |(byte, _)| byte);
+                // When every character is one byte, code points are bytes.
+                let byte = if text.len() == *chars as usize {
+                    at as usize
+                } else {
+                    text.char_indices()
+                        .nth(at as usize)
+                        .map_or(text.len(), |(byte, _)| byte)
+                };
                 let tail = Segment::Inserted {
                     text: text.split_off(byte),
                     chars: *chars - at,
@@ -80,6 +84,10 @@ pub(crate) struct Composer {
     segments: Vec<Segment>,
     /// The field's length now, in code points.
     len: u32,
+    /// A piece index and the code point where that piece starts, near the
+    /// last edit: consecutive edits are usually close, so lookups start
+    /// here instead of at the first piece.
+    cursor: (usize, u32),
 }
 
 impl Composer {
@@ -97,6 +105,7 @@ impl Composer {
             original_len,
             segments,
             len: original_len,
+            cursor: (0, 0),
         }
     }
 
@@ -125,6 +134,12 @@ impl Composer {
     /// composed text.
     pub fn splice(&mut self, index: u32, delete: u32, insert: &str, inserted_chars: u32) {
         let start = self.split_at(index);
+        // The piece before the edit keeps its start through what follows;
+        // the next lookup begins there.
+        self.cursor = match start.checked_sub(1) {
+            Some(left) => (left, index - self.segments[left].len()),
+            None => (0, 0),
+        };
         let end = self.split_at(index + delete);
         self.segments.drain(start..end);
         self.len = self.len - delete + inserted_chars;
@@ -153,8 +168,12 @@ impl Composer {
     /// Makes a piece boundary at code point `index` and returns the index of
     /// the piece that starts there (or the piece count at the end).
     fn split_at(&mut self, index: u32) -> usize {
-        let mut offset = 0;
-        for i in 0..self.segments.len() {
+        let (mut i, mut offset) = self.cursor;
+        while offset > index {
+            i -= 1;
+            offset -= self.segments[i].len();
+        }
+        while i < self.segments.len() {
             let len = self.segments[i].len();
             if index == offset {
                 return i;
@@ -165,6 +184,7 @@ impl Composer {
                 return i + 1;
             }
             offset += len;
+            i += 1;
         }
         self.segments.len()
     }
@@ -331,6 +351,44 @@ mod tests {
             expected
         );
         assert_eq!(composer.astral(Some(&before)), AstralIndex::of(&expected));
+    }
+
+    #[test]
+    fn random_splices_compose_like_sequential_ones() {
+        use rand::{Rng, SeedableRng};
+        const ALPHABET: [&str; 6] = ["a", "b", "é", "😀", "𝄞", "xyz"];
+        for seed in 0..300u64 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let original: String = (0..rng.random_range(0..12))
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+                .collect();
+            let mut expected = original.clone();
+            let mut composer = Composer::new(original.chars().count() as u32);
+            for _ in 0..rng.random_range(1..60) {
+                let len = expected.chars().count() as u32;
+                let index = rng.random_range(0..=len);
+                let delete = rng.random_range(0..=(len - index).min(4));
+                let insert: String = (0..rng.random_range(0..3))
+                    .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+                    .collect();
+                expected = splice_chars(&expected, index, delete, &insert);
+                composer.splice(index, delete, &insert, insert.chars().count() as u32);
+                assert_eq!(
+                    composer.len(),
+                    expected.chars().count() as u32,
+                    "seed {seed}"
+                );
+            }
+            assert_eq!(composer.text(&original), expected, "seed {seed}");
+            let before = AstralIndex::of(&original);
+            let delta = composer.delta(Some(&before));
+            assert_eq!(apply_delta(&original, &delta), expected, "seed {seed}");
+            assert_eq!(
+                composer.astral(Some(&before)),
+                AstralIndex::of(&expected),
+                "seed {seed}"
+            );
+        }
     }
 
     #[test]

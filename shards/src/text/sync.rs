@@ -94,7 +94,9 @@ impl TextDoc {
         let doc = &self.doc;
         let applied = contained("update", || {
             let changes = apply(doc, update)?;
-            let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+            let state = doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
             let reloaded = load(&state, client_id)?;
             let pending_bytes = reloaded
                 .transact_mut()
