@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use ussl_shards::text::trace::{replay, Trace};
-use ussl_shards::text::{TextDoc, TextLimits};
+use ussl_shards::text::{MergeStatus, TextDoc, TextLimits};
 
 /// The field traces are replayed into.
 const FIELD: &str = "content";
@@ -88,15 +88,15 @@ fn seph_blog_through_batches_and_back() {
 }
 
 /// Replays automerge-paper on an editing replica while a second one keeps
-/// up, alternately by asking for a diff with its state vector and by
-/// merging the editor's updates as pushed (each once more as a duplicate);
-/// both are rebuilt from their encoded state now and then and carry on
-/// under fresh client ids.
+/// up in turn by asking for a diff with its state vector, by merging the
+/// editor's updates as pushed in one batch (each twice), and by merging them
+/// one at a time (each twice); both are rebuilt from their encoded state now
+/// and then and carry on under fresh client ids.
 #[test]
 fn automerge_paper_through_replica_sync() {
-    const EDITS_PER_TRANSACTION: usize = 64;
-    const TRANSACTIONS_PER_SYNC: usize = 16;
-    const SYNCS_PER_RELOAD: usize = 40;
+    const EDITS_PER_TRANSACTION: usize = 256;
+    const TRANSACTIONS_PER_SYNC: usize = 8;
+    const SYNCS_PER_RELOAD: usize = 20;
     let trace = load("automerge-paper.json.gz");
     let edits = trace.edits(FIELD);
     let mut editor = doc(1);
@@ -110,16 +110,28 @@ fn automerge_paper_through_replica_sync() {
             continue;
         }
         syncs += 1;
-        if syncs % 2 == 0 {
-            let diff = editor.diff(&follower.state_vector()).unwrap();
-            follower.merge(&diff).unwrap();
-            pushed.clear();
-        } else {
-            for update in pushed.drain(..) {
-                follower.merge(&update).unwrap();
-                assert!(follower.merge(&update).unwrap().update.is_empty());
+        match syncs % 3 {
+            0 => {
+                let diff = editor.diff(&follower.state_vector()).unwrap();
+                follower.merge(&diff).unwrap();
+            }
+            1 => {
+                let twice: Vec<&[u8]> = pushed.iter().flat_map(|u| [&u[..], &u[..]]).collect();
+                let (results, update) = follower.merge_batch(&twice);
+                assert!(
+                    results.iter().all(|r| *r == Ok(MergeStatus::Integrated)),
+                    "{results:?}"
+                );
+                assert!(!update.is_empty() && !follower.has_pending());
+            }
+            _ => {
+                for update in &pushed {
+                    follower.merge(update).unwrap();
+                    assert!(follower.merge(update).unwrap().update.is_empty());
+                }
             }
         }
+        pushed.clear();
         assert_eq!(follower.to_json(), editor.to_json(), "after sync {syncs}");
         if syncs % SYNCS_PER_RELOAD == 0 {
             for replica in [&mut editor, &mut follower] {

@@ -28,6 +28,11 @@ impl AstralIndex {
     /// Builds the index of `text`. Positions fit in `u32` because document
     /// text is capped below 2^31 code points.
     pub fn of(text: &str) -> Self {
+        // Astral characters are the four-byte UTF-8 sequences, whose lead
+        // byte is 0xF0 or above: most text has none and skips the scan.
+        if !text.bytes().any(|b| b >= 0xF0) {
+            return AstralIndex::default();
+        }
         AstralIndex {
             positions: astral_positions(text, 0).collect(),
         }

@@ -15,10 +15,13 @@
 //! - [`edit`]: splice, replace and clear, alone or batched in one
 //!   transaction ([`TextEdit`]).
 //! - [`compose`]: a batch's splices of one field folded into one yrs delta.
-//! - [`sync`]: state vectors, diffs, merging replica updates, and the
-//!   persisted state.
+//! - [`sync`]: state vectors, diffs and merging replica updates.
 //! - [`validate`]: the bounded structural check every incoming update and
 //!   state vector passes before yrs sees it.
+//! - [`held`]: updates held back until the edits they build on arrive.
+//! - [`verify`]: applying updates so that a yrs failure cannot break the
+//!   document (every merge proves its result reloads).
+//! - [`persist`]: the persisted state and rebuilding from it.
 //! - [`codepoints`]: code-point positions over yrs's UTF-16 positions.
 //! - [`limits`]: the bounds, [`TextLimits`].
 //! - [`trace`]: loading and replaying recorded editing traces, for tests and
@@ -55,16 +58,20 @@ mod codepoints;
 mod compose;
 pub mod edit;
 mod error;
+mod held;
 pub mod limits;
+pub mod persist;
 pub mod sync;
 pub mod trace;
 mod validate;
+mod verify;
 
 use codepoints::AstralIndex;
 pub use edit::TextEdit;
 pub use error::TextError;
+use held::HeldUpdate;
 pub use limits::TextLimits;
-pub use sync::Merged;
+pub use sync::{MergeStatus, Merged};
 
 /// The largest Yjs client id: client ids are 53-bit so JavaScript numbers
 /// hold them exactly.
@@ -90,6 +97,8 @@ pub struct TextDoc {
     /// Per-field bookkeeping kept beside yrs: astral characters and the
     /// total text size.
     fields: FieldIndex,
+    /// Replica updates waiting for edits they build on (see [`held`]).
+    held: Vec<HeldUpdate>,
 }
 
 /// What the document tracks about its fields beside yrs, so that positions
@@ -173,6 +182,7 @@ impl TextDoc {
             client_id,
             limits,
             fields: FieldIndex::default(),
+            held: Vec::new(),
         })
     }
 

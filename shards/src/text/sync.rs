@@ -1,64 +1,68 @@
-//! Replica sync and persistence: state vectors, diffs, merges, and the
-//! document's full state, all in standard Yjs v1 encoding.
+//! Replica sync: state vectors, diffs and merging replica updates, in
+//! standard Yjs v1 encoding.
 //!
 //! This is the replica half of the text commands: a client that kept a
 //! replica (browser Yjs, pycrdt, yrs) asks for what it is missing with its
 //! state vector ([`TextDoc::diff`]) and hands in its own edits as an update
-//! ([`TextDoc::merge`]); the shard persists [`TextDoc::encode_state`] and
-//! rebuilds with [`TextDoc::from_state`].
+//! ([`TextDoc::merge`], or many at once with [`TextDoc::merge_batch`]).
 //!
-//! # Hostile input
+//! A merge runs every incoming update through the structural check
+//! ([`super::validate`]), integrates the ones the document can take whole
+//! through the verified path ([`super::verify`]), and holds back the ones
+//! that build on edits not yet received ([`super::held`]) until those
+//! arrive, in any order. Merging is idempotent and commutative: the same
+//! updates in any order, duplicates included, give the same document.
 //!
-//! Incoming bytes first pass [`super::validate`], a bounded structural check
-//! that refuses malformed v1 and anything but text. Then, because yrs 0.28
-//! still has inputs after which encoding the document panics, a merge is
-//! never applied to the live document directly: it is applied to a scratch
-//! copy rebuilt from the current state, the result is encoded and that
-//! encoding is loaded again, all under `catch_unwind`. Only if every step
-//! succeeds does the reloaded copy replace the live document, so the live
-//! document always encodes, and what it encodes always loads: a restart
-//! cannot meet a state that fails. The price is a few passes over the whole
-//! document per merge that brings something new (see `bench/RESULTS.md`);
-//! merges of nothing new (a resent update) skip them.
+//! # What readers see of held updates
 //!
-//! On wasm32 a panic aborts instead of unwinding, so there the structural
-//! check is the only guard.
-//!
-//! # Pending updates
-//!
-//! An update whose dependencies (edits it builds on) have not arrived yet
-//! cannot be integrated. yrs keeps it pending and integrates it once they
-//! arrive, in any order. Pending edits are invisible: GET shows only
-//! integrated text, the state vector does not count them (so replicas resend
-//! what they build on), and [`Merged::update`] does not hold them until they
-//! integrate. [`TextDoc::encode_state`] does include them, so a document
-//! rebuilt from its state still integrates them when the dependencies come.
-//! Their size is bounded by [`TextLimits::pending_bytes_max`].
+//! Nothing, until they integrate: GET shows integrated text only, the state
+//! vector counts integrated edits only (so replicas resend what the server
+//! lacks), and a diff holds integrated edits only. Held updates are bounded
+//! by [`TextLimits::pending_bytes_max`](super::TextLimits) and persisted
+//! beside the state (see [`super::persist`]).
 
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::borrow::Cow;
 
-use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update, WriteTxn};
+use yrs::{ClientID, ReadTxn, StateVector, Transact};
 
 use super::error::TextError;
-use super::limits::TextLimits;
+use super::held::{Clocks, HeldUpdate};
 use super::validate::{self, UpdateSummary};
-use super::{check_client_id, yrs_options, FieldIndex, TextDoc};
+use super::verify::contained;
+use super::TextDoc;
+
+/// What became of one merged update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeStatus {
+    /// Its edits are integrated (some may have been known already).
+    /// Persist [`Merged::update`] (or the update itself).
+    Integrated,
+    /// It builds on edits the document has not received and waits for
+    /// them, invisible. Persist it as received (see
+    /// [`TextDoc::pending_updates`]).
+    Held,
+    /// It carried nothing the document lacks. Nothing to persist.
+    Duplicate,
+}
 
 /// What [`TextDoc::merge`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merged {
-    /// The Yjs v1 update of what became visible: the edits integrated by
-    /// this merge, including earlier pending ones it unblocked. Empty when
-    /// nothing changed. This is what subscribers are sent.
+    /// What became of the update.
+    pub status: MergeStatus,
+    /// The Yjs v1 update of what the merge integrated: this update's edits
+    /// and any held ones it unblocked. Empty when nothing changed. This is
+    /// what subscribers are sent and what to persist.
     pub update: Vec<u8>,
-    /// Whether the document holds pending (not yet integrated) edits after
-    /// this merge. While it does, `update` does not capture everything the
-    /// merge stored: persist the merged update itself, or
-    /// [`TextDoc::encode_state`], rather than only `update`.
-    pub pending: bool,
+}
+
+/// An update a merge considers: an incoming one or one held before.
+struct Candidate<'a> {
+    bytes: Cow<'a, [u8]>,
+    summary: UpdateSummary,
+    /// The index of an incoming update; `None` for one held before.
+    incoming: Option<usize>,
 }
 
 impl TextDoc {
@@ -77,117 +81,59 @@ impl TextDoc {
         })
     }
 
-    /// Merges a Yjs v1 update from a replica. Merging is idempotent and
-    /// commutative: the same update twice, or updates in any order, give the
-    /// same state. A refused update changes nothing.
+    /// Merges a Yjs v1 update from a replica. A refused update changes
+    /// nothing.
     pub fn merge(&mut self, update: &[u8]) -> Result<Merged, TextError> {
-        let summary = validate::check_update(update, &self.limits)?;
-        self.check_own_edits(&summary)?;
-        if self.knows_all(&summary) {
-            return Ok(Merged {
-                update: Vec::new(),
-                pending: self.has_pending(),
+        let (mut results, update) = self.merge_batch(&[update]);
+        let status = results.pop().unwrap_or(Ok(MergeStatus::Duplicate))?;
+        Ok(Merged { status, update })
+    }
+
+    /// Merges many Yjs v1 updates at once, in one transaction with one
+    /// reload proof, so a shard can merge a document's queued replica
+    /// updates per loop turn at about the cost of one merge. Returns what
+    /// became of each update, and one v1 update of everything integrated
+    /// (empty when nothing). A refused update changes nothing and does not
+    /// affect the others.
+    pub fn merge_batch(
+        &mut self,
+        updates: &[&[u8]],
+    ) -> (Vec<Result<MergeStatus, TextError>>, Vec<u8>) {
+        let mut clocks = Clocks::of(&self.doc);
+        let mut waiting: Vec<Candidate> = std::mem::take(&mut self.held)
+            .into_iter()
+            .map(|held| Candidate {
+                bytes: Cow::Owned(held.bytes),
+                summary: held.summary,
+                incoming: None,
+            })
+            .collect();
+        let mut results = Vec::with_capacity(updates.len());
+        for (i, &update) in updates.iter().enumerate() {
+            let result = self.check_incoming(update).map(|summary| {
+                if clocks.knows_all(&summary) {
+                    return MergeStatus::Duplicate;
+                }
+                waiting.push(Candidate {
+                    bytes: Cow::Borrowed(update),
+                    summary,
+                    incoming: Some(i),
+                });
+                MergeStatus::Held
             });
+            results.push(result);
         }
-        let backup = self.encode_state()?;
-        let client_id = self.client_id;
-        let doc = &self.doc;
-        let applied = contained("update", || {
-            let changes = apply(doc, update)?;
-            let state = doc
-                .transact()
-                .encode_state_as_update_v1(&StateVector::default());
-            let reloaded = load(&state, client_id)?;
-            let pending_bytes = reloaded
-                .transact_mut()
-                .prune_pending()
-                .map_or(0, |pending| pending.encode_v1().len());
-            Ok((changes, pending_bytes, FieldIndex::of(doc)))
-        });
-        let checked = applied.and_then(|(changes, pending_bytes, fields)| {
-            self.check_growth(&fields, pending_bytes)?;
-            let merged = Merged {
-                update: changes,
-                pending: pending_bytes > 0,
-            };
-            Ok((merged, fields))
-        });
-        match checked {
-            Ok((merged, fields)) => {
-                self.fields = fields;
-                Ok(merged)
-            }
-            Err(error) => {
-                // The live document took the update (or part of it before a
-                // contained panic): put back the state from before it, which
-                // was proven to load when it was taken.
-                self.doc = contained("state", || load(&backup, client_id))?;
-                Err(error)
-            }
-        }
+        let plan = take_applicable(&mut waiting, &mut clocks);
+        let update = self.integrate(plan, &mut waiting, &mut results);
+        self.hold(waiting, &mut results);
+        (results, update)
     }
 
-    /// Whether the document holds edits waiting for edits they depend on.
-    pub fn has_pending(&self) -> bool {
-        self.doc.transact().has_missing_updates()
-    }
-
-    /// The document's full state as one Yjs v1 update, pending edits
-    /// included: what to persist, and what [`TextDoc::from_state`] rebuilds
-    /// from. Any Yjs replica can also load it.
-    ///
-    /// The document only ever takes states proven to encode, so this fails
-    /// only if yrs panics on state it built itself (a yrs bug, contained).
-    pub fn encode_state(&self) -> Result<Vec<u8>, TextError> {
-        contained("state", || {
-            Ok(self
-                .doc
-                .transact()
-                .encode_state_as_update_v1(&StateVector::default()))
-        })
-    }
-
-    /// Rebuilds a document from a state [`TextDoc::encode_state`] produced
-    /// (or any v1 update holding only text), writing from now on under
-    /// `client_id`, which must be fresh: an id that already appears in the
-    /// state is refused with [`TextError::ClientIdInUse`].
-    ///
-    /// The state passes the same structural check as merged updates, except
-    /// the update size and field and text limits, which bound growth and do
-    /// not apply to what was already accepted.
-    pub fn from_state(
-        state: &[u8],
-        client_id: u64,
-        limits: TextLimits,
-    ) -> Result<TextDoc, TextError> {
-        check_client_id(client_id)?;
-        let state_limits = TextLimits {
-            update_bytes_max: usize::MAX,
-            state_vector_entries_max: usize::MAX,
-            ..limits
-        };
-        let summary = validate::check_update(state, &state_limits)?;
-        if summary
-            .structs
-            .iter()
-            .any(|range| range.client == client_id)
-        {
-            return Err(TextError::ClientIdInUse(client_id));
-        }
-        let doc = contained("state", || load(state, client_id))?;
-        let fields = FieldIndex::of(&doc);
-        Ok(TextDoc {
-            doc,
-            client_id,
-            limits,
-            fields,
-        })
-    }
-
-    /// Refuses updates that claim edits (or deletions) under this
-    /// document's own client id beyond what it wrote: integrating them would
-    /// make its next local edits collide with them.
-    fn check_own_edits(&self, summary: &UpdateSummary) -> Result<(), TextError> {
+    /// Checks an incoming update: its structure, and that it claims no
+    /// edits under this document's own client id beyond what it wrote
+    /// (integrating those would make its next local edits collide).
+    fn check_incoming(&self, update: &[u8]) -> Result<UpdateSummary, TextError> {
+        let summary = validate::check_update(update, &self.limits)?;
         let written = self
             .doc
             .transact()
@@ -203,104 +149,129 @@ impl TextDoc {
                 client_id: self.client_id,
             });
         }
-        Ok(())
+        Ok(summary)
     }
 
-    /// Whether the document already holds everything `summary` describes:
-    /// no deletions, and every struct below the document's clock for its
-    /// client. Such an update (a resend) changes nothing.
-    fn knows_all(&self, summary: &UpdateSummary) -> bool {
-        if !summary.deletes.is_empty() {
-            return false;
+    /// Integrates the planned updates, all at once if they pass together,
+    /// else one by one so a failing one is found and the others still
+    /// integrate. Updates that can no longer apply (what they build on
+    /// failed) go back to `waiting`. Returns the v1 update of what was
+    /// integrated.
+    fn integrate<'a>(
+        &mut self,
+        plan: Vec<Candidate<'a>>,
+        waiting: &mut Vec<Candidate<'a>>,
+        results: &mut [Result<MergeStatus, TextError>],
+    ) -> Vec<u8> {
+        if plan.is_empty() {
+            return Vec::new();
         }
-        let state_vector = self.doc.transact().state_vector();
-        summary
-            .structs
-            .iter()
-            .all(|range| range.end <= state_vector.get(&ClientID::new(range.client)))
+        let all: Vec<&[u8]> = plan.iter().map(|c| c.bytes.as_ref()).collect();
+        let before = self.doc.transact().state_vector();
+        let failure = match self.merge_verified(&all) {
+            Ok(update) => {
+                mark_integrated(&plan, results);
+                return update;
+            }
+            Err(error) => error,
+        };
+        if let [only] = plan.as_slice() {
+            if let Some(i) = only.incoming {
+                results[i] = Err(failure);
+            }
+            return Vec::new();
+        }
+        for candidate in plan {
+            if !Clocks::of(&self.doc).can_apply(&candidate.summary) {
+                waiting.push(candidate);
+                continue;
+            }
+            match self.merge_verified(&[candidate.bytes.as_ref()]) {
+                Ok(_) => mark_integrated(std::slice::from_ref(&candidate), results),
+                // A held update that fails is dropped: it can never apply.
+                Err(error) => {
+                    if let Some(i) = candidate.incoming {
+                        results[i] = Err(error);
+                    }
+                }
+            }
+        }
+        self.changes_since(&before)
     }
 
-    /// Refuses a merge result that grew the document past its limits. A
-    /// bound is only enforced when the merge grows past it, so a document
-    /// over a since-lowered limit can still take updates that shrink it.
-    fn check_growth(&self, fields: &FieldIndex, pending_bytes: usize) -> Result<(), TextError> {
-        let limits = &self.limits;
-        if fields.chars > limits.chars_max() && fields.chars > self.fields.chars {
-            return Err(TextError::TextTooLarge {
-                chars: fields.chars,
-                chars_max: limits.chars_max(),
-            });
+    /// What the document integrated since it had `state_vector`, as one
+    /// update (empty when nothing): the new edits and the whole delete set.
+    fn changes_since(&self, state_vector: &StateVector) -> Vec<u8> {
+        let txn = self.doc.transact();
+        if txn.state_vector() == *state_vector {
+            return Vec::new();
         }
-        let field_count = fields.count;
-        if field_count > limits.fields_max && field_count > self.fields.count {
-            return Err(TextError::TooManyFields {
-                fields_max: limits.fields_max,
-            });
+        contained("state", || Ok(txn.encode_diff_v1(state_vector))).unwrap_or_default()
+    }
+
+    /// Keeps the updates still waiting, within
+    /// [`TextLimits::pending_bytes_max`](super::TextLimits): those held
+    /// before first, then new ones in order; a new one that does not fit is
+    /// refused, and one identical to an update already held is not kept
+    /// twice.
+    fn hold(&mut self, waiting: Vec<Candidate>, results: &mut [Result<MergeStatus, TextError>]) {
+        let (mut held, mut held_bytes) = (Vec::new(), 0);
+        let (old, new): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|c| c.incoming.is_none());
+        for candidate in old.into_iter().chain(new) {
+            let bytes = candidate.bytes.len();
+            let known = held
+                .iter()
+                .any(|h: &HeldUpdate| h.bytes == candidate.bytes.as_ref());
+            let fits = held_bytes + bytes <= self.limits.pending_bytes_max;
+            match candidate.incoming {
+                Some(i) if !known && !fits => {
+                    results[i] = Err(TextError::PendingTooLarge {
+                        bytes: held_bytes + bytes,
+                        bytes_max: self.limits.pending_bytes_max,
+                    });
+                }
+                _ if known => {}
+                _ => {
+                    held_bytes += bytes;
+                    held.push(HeldUpdate {
+                        bytes: candidate.bytes.into_owned(),
+                        summary: candidate.summary,
+                    });
+                }
+            }
         }
-        if pending_bytes > limits.pending_bytes_max {
-            return Err(TextError::PendingTooLarge {
-                bytes: pending_bytes,
-                bytes_max: limits.pending_bytes_max,
-            });
-        }
-        Ok(())
+        self.held = held;
     }
 }
 
-/// Applies a v1 update to `doc` and returns the update of what became
-/// visible (empty when nothing did). Call under [`contained`].
-fn apply(doc: &Doc, update: &[u8]) -> Result<Vec<u8>, TextError> {
-    let update = Update::decode_v1(update).map_err(|e| refused("update", e))?;
-    let mut txn = doc.transact_mut();
-    txn.apply_update(update).map_err(|e| refused("update", e))?;
-    Ok(if txn.has_changes() {
-        txn.encode_update_v1()
-    } else {
-        Vec::new()
-    })
-}
-
-/// Loads a v1 state into a new yrs document writing under `client_id`.
-/// Call under [`contained`]: yrs may panic on input it does not expect.
-fn load(state: &[u8], client_id: u64) -> Result<Doc, TextError> {
-    let doc = Doc::with_options(yrs_options(client_id));
-    let update = Update::decode_v1(state).map_err(|e| refused("state", e))?;
-    doc.transact_mut()
-        .apply_update(update)
-        .map_err(|e| refused("state", e))?;
-    Ok(doc)
-}
-
-/// Wraps a yrs error.
-fn refused(what: &'static str, error: impl std::fmt::Display) -> TextError {
-    TextError::Refused {
-        what,
-        reason: error.to_string(),
+/// Moves every waiting update that can apply, given what the document and
+/// the updates planned before it hold, into the plan, in an order where
+/// each one's dependencies come first.
+fn take_applicable<'a>(
+    waiting: &mut Vec<Candidate<'a>>,
+    clocks: &mut Clocks,
+) -> Vec<Candidate<'a>> {
+    let mut plan = Vec::new();
+    loop {
+        let (ready, still): (Vec<_>, Vec<_>) = std::mem::take(waiting)
+            .into_iter()
+            .partition(|c| clocks.can_apply(&c.summary));
+        *waiting = still;
+        if ready.is_empty() {
+            return plan;
+        }
+        for candidate in &ready {
+            clocks.advance(&candidate.summary);
+        }
+        plan.extend(ready);
     }
 }
 
-/// Runs `work`, turning a yrs panic into [`TextError::Refused`].
-///
-/// Only for work whose partial effects are thrown away on failure (scratch
-/// documents, read-only encodes): a panic must never leave a half-changed
-/// live document behind.
-fn contained<T>(
-    what: &'static str,
-    work: impl FnOnce() -> Result<T, TextError>,
-) -> Result<T, TextError> {
-    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
-        Err(TextError::Refused {
-            what,
-            reason: format!("internal failure: {}", panic_message(payload.as_ref())),
-        })
-    })
-}
-
-/// The message a panic carried, when it is text.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("panic")
+/// Marks the incoming updates among `integrated` as integrated.
+fn mark_integrated(integrated: &[Candidate], results: &mut [Result<MergeStatus, TextError>]) {
+    for candidate in integrated {
+        if let Some(i) = candidate.incoming {
+            results[i] = Ok(MergeStatus::Integrated);
+        }
+    }
 }

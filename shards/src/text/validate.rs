@@ -79,11 +79,17 @@ pub(crate) struct ClockRange {
     pub end: u32,
 }
 
-/// What the check learned about a well-formed update.
-#[derive(Debug, Default)]
+/// What the check learned about a well-formed update: enough to tell,
+/// without yrs, whether the document holds everything the update builds on
+/// (see [`super::held`]).
+#[derive(Debug, Default, Clone)]
 pub(crate) struct UpdateSummary {
     /// One entry per client group of structs.
     pub structs: Vec<ClockRange>,
+    /// The skipped ranges (gaps) inside client groups.
+    pub skips: Vec<ClockRange>,
+    /// The origins (left and right) items are placed against.
+    pub references: Vec<(u64, u32)>,
     /// One entry per delete range.
     pub deletes: Vec<ClockRange>,
 }
@@ -276,7 +282,7 @@ impl UpdateCheck<'_, '_> {
             let start = self.reader.var_u32()?;
             let mut clock = start;
             for _ in 0..structs {
-                let len = self.structure()?;
+                let len = self.structure(client, clock, &mut summary)?;
                 clock = clock
                     .checked_add(len)
                     .ok_or_else(|| self.malformed("clock passes 2^32 - 1"))?;
@@ -317,8 +323,14 @@ impl UpdateCheck<'_, '_> {
         Ok(())
     }
 
-    /// Checks one struct and returns how many clock ticks it covers.
-    fn structure(&mut self) -> Result<u32, Fault> {
+    /// Checks one struct, made by `client` at `clock`, and returns how many
+    /// clock ticks it covers.
+    fn structure(
+        &mut self,
+        client: u64,
+        clock: u32,
+        summary: &mut UpdateSummary,
+    ) -> Result<u32, Fault> {
         let info = self.reader.u8()?;
         match info {
             KIND_GC | KIND_SKIP => {
@@ -326,18 +338,28 @@ impl UpdateCheck<'_, '_> {
                 if len == 0 {
                     return Err(self.malformed("empty range"));
                 }
+                if info == KIND_SKIP {
+                    let end = clock
+                        .checked_add(len)
+                        .ok_or_else(|| self.malformed("clock passes 2^32 - 1"))?;
+                    summary.skips.push(ClockRange {
+                        client,
+                        start: clock,
+                        end,
+                    });
+                }
                 Ok(len)
             }
-            _ => self.item(info),
+            _ => self.item(info, summary),
         }
     }
 
-    fn item(&mut self, info: u8) -> Result<u32, Fault> {
+    fn item(&mut self, info: u8, summary: &mut UpdateSummary) -> Result<u32, Fault> {
         if info & HAS_ORIGIN != 0 {
-            self.id()?;
+            summary.references.push(self.id()?);
         }
         if info & HAS_RIGHT_ORIGIN != 0 {
-            self.id()?;
+            summary.references.push(self.id()?);
         }
         if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
             // No origin to inherit the parent from: it is written out.
@@ -356,10 +378,10 @@ impl UpdateCheck<'_, '_> {
         self.content(info & CONTENT_MASK)
     }
 
-    fn id(&mut self) -> Result<(), Fault> {
-        self.reader.client()?;
-        self.reader.var_u32()?;
-        Ok(())
+    fn id(&mut self) -> Result<(u64, u32), Fault> {
+        let client = self.reader.client()?;
+        let clock = self.reader.var_u32()?;
+        Ok((client, clock))
     }
 
     /// Checks an item's content and returns its length in clock ticks (a
