@@ -9,9 +9,10 @@
 //! bit set feeds the rest of the input unmutated instead.
 //!
 //! For every input it checks that nothing panics out of the document, that
-//! the document still encodes and its encoding reloads with the same text,
-//! that a refused update leaves the document's state byte-for-byte as it
-//! was, and that merging an accepted update again changes nothing.
+//! the document still encodes and its state (with its held updates)
+//! reloads to the same text, that a refused update leaves the document's
+//! state and held updates byte-for-byte as they were, and that merging an
+//! accepted update again changes nothing.
 //!
 //! Set `TEXT_FUZZ_STRICT=1` to abort on any panic, even one the document
 //! contains: that finds the yrs panics the structural check lets through.
@@ -22,8 +23,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use ussl_shards::text::{TextDoc, TextLimits};
 use yrs::types::Attrs;
+use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, Map, ReadTxn, StateVector, Text, Transact};
+use yrs::{Doc, Map, StateVector, Text, Transact};
 
 /// Real inputs the fuzzer mutates.
 struct Seeds {
@@ -102,12 +104,34 @@ fn mutate(mut bytes: Vec<u8>, ops: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// Checks that `doc` encodes and that its state reloads to the same text.
-fn check_reloads(doc: &TextDoc) -> Vec<u8> {
+/// What a document means, independent of how yrs happens to split its
+/// items: text, state vector, held updates.
+#[derive(Debug, PartialEq)]
+struct Meaning {
+    json: serde_json::Value,
+    state_vector: StateVector,
+    held: Vec<Vec<u8>>,
+}
+
+fn meaning(doc: &TextDoc) -> Meaning {
+    Meaning {
+        json: doc.to_json(),
+        state_vector: StateVector::decode_v1(&doc.state_vector()).expect("state vector decodes"),
+        held: doc.pending_updates().map(<[u8]>::to_vec).collect(),
+    }
+}
+
+/// Checks that `doc` encodes and that its persisted form (state and held
+/// updates) reloads to the same meaning.
+fn check_reloads(doc: &TextDoc) -> Meaning {
     let state = doc.encode_state().expect("document no longer encodes");
-    let reloaded = TextDoc::from_state(&state, 99, limits()).expect("state does not reload");
-    assert_eq!(reloaded.to_json(), doc.to_json(), "reload changed the text");
-    state
+    let mut reloaded = TextDoc::from_state(&state, 99, limits()).expect("state does not reload");
+    let held: Vec<&[u8]> = doc.pending_updates().collect();
+    let (results, _) = reloaded.merge_batch(&held);
+    assert!(results.iter().all(Result::is_ok), "held updates refused on reload");
+    let expected = meaning(doc);
+    assert_eq!(meaning(&reloaded), expected, "reload changed the document");
+    expected
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -136,16 +160,16 @@ fuzz_target!(|data: &[u8]| {
     match selector % 3 {
         0 => {
             let update = input(&seeds.updates);
-            let before = doc.encode_state().unwrap();
+            let before = meaning(&doc);
             match doc.merge(&update) {
                 Ok(_) => {
-                    let state = check_reloads(&doc);
+                    let after = check_reloads(&doc);
                     let again = doc.merge(&update).expect("second merge of an accepted update failed");
                     assert!(again.update.is_empty(), "second merge changed the text");
-                    assert_eq!(doc.encode_state().unwrap(), state, "second merge changed the state");
+                    assert_eq!(meaning(&doc), after, "second merge changed the document");
                 }
                 Err(_) => {
-                    assert_eq!(doc.encode_state().unwrap(), before, "refused update changed the state");
+                    assert_eq!(meaning(&doc), before, "refused update changed the document");
                 }
             }
         }
@@ -154,7 +178,7 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(diff) = doc.diff(&state_vector) {
                 let mut replica = TextDoc::new(7, limits()).unwrap();
                 // A diff against a state vector claiming edits this replica
-                // lacks may be refused or left pending; it must not break it.
+                // lacks may be refused or held; it must not break it.
                 let _ = replica.merge(&diff);
                 check_reloads(&replica);
             }

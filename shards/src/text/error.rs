@@ -111,6 +111,15 @@ pub enum TextError {
         /// The limit, in bytes.
         bytes_max: usize,
     },
+    /// An update's items are placed against inconsistent origins (a right
+    /// origin that is not right of the left one), so where its text lands
+    /// depends on how the document happens to be stored: it would move on
+    /// restart and differ between replicas.
+    #[error(
+        "update places text against inconsistent origins; its position would depend on \
+         storage and differ between replicas"
+    )]
+    Unstable,
     /// A client id is outside the 53-bit range Yjs uses.
     #[error("client id {0} is over the Yjs maximum of 2^53 - 1")]
     InvalidClientId(u64),

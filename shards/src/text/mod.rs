@@ -200,7 +200,11 @@ impl TextDoc {
     /// field to its text, keys in ascending order so every replica prints
     /// the same bytes.
     pub fn to_json(&self) -> Value {
-        let txn = self.doc.transact();
+        TextDoc::json_of(&self.doc)
+    }
+
+    pub(crate) fn json_of(doc: &Doc) -> Value {
+        let txn = doc.transact();
         let mut fields: Vec<(String, String)> = txn
             .root_refs()
             .filter_map(|(name, _)| {
