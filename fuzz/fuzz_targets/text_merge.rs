@@ -21,7 +21,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ussl_shards::text::{TextDoc, TextLimits};
+use ussl_shards::text::{TextDoc, TextError, TextLimits};
 use yrs::types::Attrs;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -125,7 +125,12 @@ fn meaning(doc: &TextDoc) -> Meaning {
 /// updates) reloads to the same meaning.
 fn check_reloads(doc: &TextDoc) -> Meaning {
     let state = doc.encode_state().expect("document no longer encodes");
-    let mut reloaded = TextDoc::from_state(&state, 99, limits()).expect("state does not reload");
+    // A fresh client id: the first not already in the state.
+    let mut reloaded = (99..)
+        .map(|id| TextDoc::from_state(&state, id, limits()))
+        .find(|loaded| !matches!(loaded, Err(TextError::ClientIdInUse(_))))
+        .expect("ids run out")
+        .expect("state does not reload");
     let held: Vec<&[u8]> = doc.pending_updates().collect();
     let (results, _) = reloaded.merge_batch(&held);
     assert!(results.iter().all(Result::is_ok), "held updates refused on reload");
