@@ -90,7 +90,7 @@ fn millis(duration: Duration) -> f64 {
 fn sync_costs(doc: &mut TextDoc) -> Result<(), Box<dyn std::error::Error>> {
     let (encode, state) = time(|| doc.encode_state());
     let state = state?;
-    let (load, loaded) = time(|| TextDoc::from_state(&state, 2, TextLimits::default()));
+    let (load, loaded) = time(|| TextDoc::from_state(&state, &[], 2, TextLimits::default()));
     let mut replica = loaded?;
     let (diff, full) = time(|| doc.diff(&[0]));
     let full = full?;

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use ussl_shards::text::{MergeStatus, TextDoc, TextEdit, TextLimits};
+use ussl_shards::text::{TextDoc, TextEdit, TextLimits};
 
 const REPLICAS: usize = 4;
 const STEPS: usize = 300;
@@ -227,15 +227,10 @@ impl World {
         let doc = &self.replicas[r].doc;
         let state = doc.encode_state().unwrap();
         let pending: Vec<&[u8]> = doc.pending_updates().collect();
-        let mut reloaded =
-            TextDoc::from_state(&state, self.next_client, TextLimits::default()).unwrap();
+        let reloaded =
+            TextDoc::from_state(&state, &pending, self.next_client, TextLimits::default()).unwrap();
         self.next_client += 1;
-        let (results, update) = reloaded.merge_batch(&pending);
-        assert!(
-            results.iter().all(|r| *r == Ok(MergeStatus::Held)),
-            "{results:?}"
-        );
-        assert!(update.is_empty());
+        assert!(reloaded.pending_updates().eq(doc.pending_updates()));
         assert_eq!(reloaded.to_json(), doc.to_json());
         assert_eq!(state_vector(&reloaded), state_vector(doc));
         self.replicas[r].doc = reloaded;

@@ -20,7 +20,13 @@ fn server() -> TextDoc {
 
 /// A replica that synced with the server, under client id 2.
 fn replica(server: &TextDoc) -> TextDoc {
-    TextDoc::from_state(&server.encode_state().unwrap(), 2, TextLimits::default()).unwrap()
+    TextDoc::from_state(
+        &server.encode_state().unwrap(),
+        &[],
+        2,
+        TextLimits::default(),
+    )
+    .unwrap()
 }
 
 /// What a document is: its text, its state vector and its held updates.
@@ -44,7 +50,7 @@ fn assert_refused(doc: &mut TextDoc, update: &[u8], expected: impl Fn(&TextError
         "a refused update changed the document"
     );
     let reloaded =
-        TextDoc::from_state(&doc.encode_state().unwrap(), 99, TextLimits::default()).unwrap();
+        TextDoc::from_state(&doc.encode_state().unwrap(), &[], 99, TextLimits::default()).unwrap();
     assert_eq!(reloaded.to_json(), doc.to_json());
 }
 
@@ -278,7 +284,7 @@ fn limits_bound_what_merges_may_add() {
         pending_bytes_max: 40,
         ..TextLimits::default()
     };
-    let mut doc = TextDoc::from_state(&server().encode_state().unwrap(), 9, limits).unwrap();
+    let mut doc = TextDoc::from_state(&server().encode_state().unwrap(), &[], 9, limits).unwrap();
     let mut writer = replica(&doc);
     let third_field = writer.splice("third", 0, 0, "x").unwrap();
     assert_refused(&mut doc, &third_field, |e| {

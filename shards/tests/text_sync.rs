@@ -75,10 +75,15 @@ fn updates_delivered_out_of_order_wait_invisibly_and_survive_a_reload() {
     // The state holds integrated edits only; held updates persist beside it.
     let state = server.encode_state().unwrap();
     let held: Vec<Vec<u8>> = server.pending_updates().map(<[u8]>::to_vec).collect();
-    let mut reloaded = TextDoc::from_state(&state, 3, TextLimits::default()).unwrap();
     let parts: Vec<&[u8]> = held.iter().map(Vec::as_slice).collect();
-    let (results, _) = reloaded.merge_batch(&parts);
-    assert_eq!(results, vec![Ok(MergeStatus::Held); 2]);
+    let mut reloaded = TextDoc::from_state(&state, &parts, 3, TextLimits::default()).unwrap();
+    assert_eq!(reloaded.to_json(), json!({}));
+    assert_eq!(reloaded.pending_updates().count(), 2);
+    // A fresh id must not appear in the held updates either.
+    assert_eq!(
+        TextDoc::from_state(&state, &parts, 2, TextLimits::default()).unwrap_err(),
+        TextError::ClientIdInUse(2)
+    );
     let merged = reloaded.merge(&first).unwrap();
     assert_eq!(merged.status, MergeStatus::Integrated);
     assert!(!reloaded.has_pending());
@@ -130,7 +135,7 @@ fn a_reloaded_server_keeps_syncing_with_a_replica_that_synced_before() {
         .unwrap();
     let state = server.encode_state().unwrap();
     // The server restarts under a fresh client id.
-    let mut server = TextDoc::from_state(&state, 3, TextLimits::default()).unwrap();
+    let mut server = TextDoc::from_state(&state, &[], 3, TextLimits::default()).unwrap();
     server.splice("notes", 6, 0, " text").unwrap();
     let from_replica = replica.splice("notes", 0, 0, "our ").unwrap();
     server.merge(&from_replica).unwrap();
@@ -151,10 +156,10 @@ fn client_ids_are_53_bit_and_never_reused_on_load() {
     server.replace("t", "x").unwrap();
     let state = server.encode_state().unwrap();
     assert_eq!(
-        TextDoc::from_state(&state, CLIENT_ID_MAX, TextLimits::default()).unwrap_err(),
+        TextDoc::from_state(&state, &[], CLIENT_ID_MAX, TextLimits::default()).unwrap_err(),
         TextError::ClientIdInUse(CLIENT_ID_MAX)
     );
-    let reloaded = TextDoc::from_state(&state, 7, TextLimits::default()).unwrap();
+    let reloaded = TextDoc::from_state(&state, &[], 7, TextLimits::default()).unwrap();
     assert_eq!(reloaded.client_id(), 7);
     assert_eq!(reloaded.to_json(), json!({"t": "x"}));
 }
@@ -164,7 +169,7 @@ fn a_state_with_gaps_does_not_load() {
     let mut writer = doc(2);
     writer.splice("t", 0, 0, "a").unwrap();
     let second = writer.splice("t", 1, 0, "b").unwrap();
-    let error = TextDoc::from_state(&second, 3, TextLimits::default()).unwrap_err();
+    let error = TextDoc::from_state(&second, &[], 3, TextLimits::default()).unwrap_err();
     assert!(
         matches!(error, TextError::Refused { what: "state", .. }),
         "{error}"

@@ -78,7 +78,7 @@ fn seph_blog_through_batches_and_back() {
     replay(&mut doc, &trace.edits(FIELD), 100).unwrap();
     assert_text(&doc, &trace.end_content);
     let reloaded =
-        TextDoc::from_state(&doc.encode_state().unwrap(), 2, TextLimits::default()).unwrap();
+        TextDoc::from_state(&doc.encode_state().unwrap(), &[], 2, TextLimits::default()).unwrap();
     assert_text(&reloaded, &trace.end_content);
     let mut replica = self::doc(3);
     replica
@@ -136,7 +136,8 @@ fn automerge_paper_through_replica_sync() {
         if syncs % SYNCS_PER_RELOAD == 0 {
             for replica in [&mut editor, &mut follower] {
                 let state = replica.encode_state().unwrap();
-                *replica = TextDoc::from_state(&state, next_client, TextLimits::default()).unwrap();
+                *replica =
+                    TextDoc::from_state(&state, &[], next_client, TextLimits::default()).unwrap();
                 next_client += 1;
             }
         }

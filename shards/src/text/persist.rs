@@ -3,10 +3,9 @@
 //! The persisted form is the document's integrated state as one standard
 //! Yjs v1 update ([`TextDoc::encode_state`]; any Yjs implementation can load
 //! it) plus the updates held back waiting for edits they build on
-//! ([`TextDoc::pending_updates`], each as received). To rebuild, load the
-//! state with [`TextDoc::from_state`] and merge the held updates back with
-//! [`TextDoc::merge_batch`]: they are held again until what they wait for
-//! arrives. Held updates are not merged into the state because yrs 0.28
+//! ([`TextDoc::pending_updates`], each as received). [`TextDoc::from_state`]
+//! rebuilds from both: the held updates are held again until what they wait
+//! for arrives. Held updates are not merged into the state because yrs 0.28
 //! corrupts clocks when it merges an update with gaps into another (see
 //! [`super::held`]).
 
@@ -40,18 +39,23 @@ impl TextDoc {
         !self.held.is_empty()
     }
 
-    /// Rebuilds a document from a state [`TextDoc::encode_state`] produced
-    /// (or any v1 update holding only text and all it builds on), writing
-    /// from now on under `client_id`, which must be fresh: an id that
-    /// already appears in the state is refused with
+    /// Rebuilds a document from what was persisted: a state
+    /// [`TextDoc::encode_state`] produced (or any v1 update holding only
+    /// text and all it builds on) and the held updates
+    /// [`TextDoc::pending_updates`] listed. It writes from now on under
+    /// `client_id`, which must be fresh: an id that already appears in the
+    /// state or the held updates is refused with
     /// [`TextError::ClientIdInUse`].
     ///
     /// The state passes the same structural check as merged updates, except
     /// the update size and field and text limits, which bound growth and do
-    /// not apply to what was already accepted. The loaded document is
-    /// proven to encode again.
+    /// not apply to what was already accepted; the loaded document is
+    /// proven to encode again. Held updates are merged back and held again;
+    /// one the limits now refuse is dropped (it was never visible, and
+    /// replicas resend what the state vector lacks).
     pub fn from_state(
         state: &[u8],
+        pending: &[&[u8]],
         client_id: u64,
         limits: TextLimits,
     ) -> Result<TextDoc, TextError> {
@@ -62,15 +66,19 @@ impl TextDoc {
             ..limits
         };
         let summary = validate::check_update(state, &state_limits)?;
-        if summary
-            .structs
-            .iter()
-            .any(|range| range.client == client_id)
-        {
-            return Err(TextError::ClientIdInUse(client_id));
-        }
         if !Clocks::default().can_apply(&summary) {
             return Err(refused("state", "it builds on edits it does not hold"));
+        }
+        let held: Vec<_> = pending
+            .iter()
+            .filter_map(|update| validate::check_update(update, &limits).ok())
+            .collect();
+        let in_use = std::iter::once(&summary)
+            .chain(&held)
+            .flat_map(|summary| summary.structs.iter().chain(&summary.deletes))
+            .any(|range| range.client == client_id);
+        if in_use {
+            return Err(TextError::ClientIdInUse(client_id));
         }
         let doc = contained("state", || {
             let loaded = load(state, client_id)?;
@@ -79,12 +87,14 @@ impl TextDoc {
             Ok(loaded)
         })?;
         let fields = FieldIndex::of(&doc);
-        Ok(TextDoc {
+        let mut rebuilt = TextDoc {
             doc,
             client_id,
             limits,
             fields,
             held: Vec::new(),
-        })
+        };
+        rebuilt.merge_batch(pending);
+        Ok(rebuilt)
     }
 }
