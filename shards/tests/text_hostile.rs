@@ -8,7 +8,7 @@ use serde_json::json;
 use ussl_shards::text::{MergeStatus, TextDoc, TextError, TextLimits};
 use yrs::types::Attrs;
 use yrs::updates::decoder::Decode;
-use yrs::{Array, ArrayPrelim, Doc, Map, StateVector, Text, Transact};
+use yrs::{Array, ArrayPrelim, Doc, Map, ReadTxn, StateVector, Text, Transact};
 
 /// The server's document: two fields with non-ASCII and astral text.
 fn server() -> TextDoc {
@@ -332,5 +332,29 @@ fn a_document_full_of_hostile_refusals_still_syncs() {
     assert_eq!(
         other.to_json(),
         json!({"body": "héllo 😀 wörld", "title": "𝄞 notes"})
+    );
+}
+
+#[test]
+fn a_stored_state_whose_text_moves_on_reload_does_not_load() {
+    // The inconsistent-origins update above, applied by plain yrs and
+    // stored: loading it must not give a document whose text moves on the
+    // next reload.
+    let doc = server();
+    let mut update = replica(&doc).splice("body", 6, 2, "ünï 🎉").unwrap();
+    update[8] = 4;
+    let plain = Doc::with_client_id(7);
+    for bytes in [doc.encode_state().unwrap(), update] {
+        plain
+            .transact_mut()
+            .apply_update(yrs::Update::decode_v1(&bytes).unwrap())
+            .unwrap();
+    }
+    let state = plain
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    assert_eq!(
+        TextDoc::from_state(&state, &[], 99, TextLimits::default()).unwrap_err(),
+        TextError::Unstable
     );
 }
