@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run test test-deps check fmt clippy fuzz bench clean wasm
+.PHONY: build release run test test-deps check fmt clippy fuzz bench bench-text clean wasm
 
 build:
 	$(CARGO) build --workspace
@@ -32,7 +32,8 @@ check: test-deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 
-# Runs the codec fuzz target for FUZZ_SECONDS (default 30) on the stable toolchain.
+# Runs every fuzz target (protocol codec, crdt-text merge) for FUZZ_SECONDS each (default 30) on
+# the stable toolchain.
 FUZZ_SECONDS ?= 30
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -44,6 +45,10 @@ wasm:
 
 bench: release
 	bench/compare-redis.sh
+
+# crdt-text natively (no server): the automerge-paper trace through TextDoc, per edit and batched.
+bench-text:
+	$(CARGO) run --release -p ussl-shards --example text_native
 
 clean:
 	$(CARGO) clean

@@ -16,6 +16,8 @@
 //! - [`change`]: what one write changed, for delta events and incremental persistence.
 //! - [`document`]: one document: its strategy's state, version and expiry; dispatches writes.
 //! - [`store`]: one shard's documents, with lazy TTL expiry, the clock and replica ids.
+//! - [`text`]: crdt-text documents (yrs), their replica sync and the
+//!   validation of incoming Yjs updates.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
@@ -34,6 +36,7 @@ pub mod strategy;
 pub mod sync;
 #[cfg(test)]
 mod test_util;
+pub mod text;
 pub mod value;
 
 pub use change::{Change, Op};
