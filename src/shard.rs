@@ -13,8 +13,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures_channel::oneshot;
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::shared_channel::ConnectedReceiver;
-use ussl_shards::Store;
+use ussl_shards::{Edit, Path, Store};
 
+use crate::command::{outcome_reply, store_error, DocCommand, Splice};
+use crate::protocol::Reply;
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
 use crate::shared::Shared;
 use crate::stats::{ShardCounters, ShardStats};
@@ -96,6 +98,61 @@ impl Shard {
         }
     }
 
+    /// Applies a run of SPLICEs on one document in one yrs transaction and returns their
+    /// replies in order. Must only be given a document this shard owns.
+    pub fn op_splice_batch(&self, splices: Vec<Splice>, now_ms: u64) -> Vec<Reply> {
+        let Some(id) = splices.first().map(|splice| splice.id.clone()) else {
+            return Vec::new();
+        };
+        assert_eq!(
+            self.owner(&id),
+            self.id,
+            "document routed to the wrong shard"
+        );
+        let edits: Vec<(Path, Edit)> = splices
+            .into_iter()
+            .map(|splice| {
+                let (_, path, edit) = splice.into_edit();
+                (path, edit)
+            })
+            .collect();
+        let count = edits.len();
+        match self.store.borrow_mut().edit_text_batch(&id, edits, now_ms) {
+            Ok((outcomes, _change)) => outcomes.into_iter().map(outcome_reply).collect(),
+            Err(error) => {
+                let reply = store_error(error);
+                (0..count).map(|_| reply.clone()).collect()
+            }
+        }
+    }
+
+    /// Applies a batch of ops in order, running each run of consecutive SPLICEs on one document
+    /// as one batch ([`Shard::op_splice_batch`]).
+    pub fn op_apply_all(&self, ops: Vec<ShardOp>, now_ms: u64) -> Vec<OpOutput> {
+        let mut outputs = Vec::with_capacity(ops.len());
+        let mut run: Vec<Splice> = Vec::new();
+        for op in ops {
+            match op {
+                ShardOp::Doc(DocCommand::Splice(splice))
+                    if run.first().is_none_or(|first| first.id == splice.id) =>
+                {
+                    run.push(splice);
+                }
+                op => {
+                    let replies = self.op_splice_batch(std::mem::take(&mut run), now_ms);
+                    outputs.extend(replies.into_iter().map(OpOutput::Reply));
+                    match op {
+                        ShardOp::Doc(DocCommand::Splice(splice)) => run.push(splice),
+                        op => outputs.push(self.op_apply(op, now_ms)),
+                    }
+                }
+            }
+        }
+        let replies = self.op_splice_batch(run, now_ms);
+        outputs.extend(replies.into_iter().map(OpOutput::Reply));
+        outputs
+    }
+
     /// A copy of this shard's counters.
     pub fn stats(&self) -> ShardStats {
         let store = self.store.borrow();
@@ -134,12 +191,7 @@ impl Shard {
     /// order and sends back their outputs.
     pub async fn serve_peer(self: Rc<Self>, receiver: ConnectedReceiver<ShardMessage>) {
         while let Some(message) = receiver.recv().await {
-            let now = now_ms();
-            let outputs = message
-                .ops
-                .into_iter()
-                .map(|op| self.op_apply(op, now))
-                .collect();
+            let outputs = self.op_apply_all(message.ops, now_ms());
             ShardCounters::add(&self.counters.remote_batches, 1);
             // The connection may have closed meanwhile; its results are then simply dropped.
             let _ = message.reply.send(outputs);

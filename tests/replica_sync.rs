@@ -35,7 +35,11 @@ impl Replica {
     /// Hands the server what changed here since the last push (`MERGE`).
     fn push(&mut self, client: &mut Client, id: &str) {
         let pushed = self.marks.get(id).map_or(0, |m| m.1);
-        let Some(update) = self.store.sync(id, pushed, now_ms()) else {
+        let Some(update) = self
+            .store
+            .document(id, now_ms())
+            .map(|d| d.json_since(pushed))
+        else {
             return;
         };
         let reply = client.cmd(&[
@@ -187,17 +191,17 @@ fn bad_updates_and_state_vectors_are_refused_and_harm_nothing() {
 fn random_edit(rng: &mut StdRng, strategy: Strategy, tag: &str) -> (&'static str, Edit) {
     match strategy {
         Strategy::CrdtCounter => (
-            ["hits", "stats.errors"][rng.gen_range(0..2)],
-            Edit::Increment(Number::from(rng.gen_range(-3..6))),
+            ["hits", "stats.errors"][rng.random_range(0..2)],
+            Edit::Increment(Number::from(rng.random_range(-3..6))),
         ),
-        Strategy::CrdtSet => match rng.gen_range(0..3) {
-            0 => ("tmp", Edit::Pull(json!(rng.gen_range(0..4)))),
-            1 => ("tmp", Edit::Push(json!(rng.gen_range(0..4)))),
+        Strategy::CrdtSet => match rng.random_range(0..3) {
+            0 => ("tmp", Edit::Pull(json!(rng.random_range(0..4)))),
+            1 => ("tmp", Edit::Push(json!(rng.random_range(0..4)))),
             _ => ("kept", Edit::Push(json!(tag))),
         },
         _ => {
-            let path = ["a", "a.b", "c", "d.e"][rng.gen_range(0..4)];
-            match rng.gen_range(0..4) {
+            let path = ["a", "a.b", "c", "d.e"][rng.random_range(0..4)];
+            match rng.random_range(0..4) {
                 0 => (path, Edit::Delete),
                 1 => (path, Edit::Set(json!({"v": tag}))),
                 _ => (path, Edit::Set(json!(tag))),
@@ -229,7 +233,7 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
         );
     }
     let mut replicas: Vec<(Replica, Client)> = (0..3)
-        .map(|i| (Replica::new(rng.gen::<u64>() ^ i), server.connect()))
+        .map(|i| (Replica::new(rng.random::<u64>() ^ i), server.connect()))
         .collect();
     for (replica, client) in &mut replicas {
         for (id, _) in docs {
@@ -240,10 +244,10 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
     let mut kept = Vec::new();
     let mut online = vec![true; replicas.len()];
     for step in 0..300 {
-        let r = rng.gen_range(0..replicas.len());
-        let (id, strategy) = docs[rng.gen_range(0..docs.len())];
+        let r = rng.random_range(0..replicas.len());
+        let (id, strategy) = docs[rng.random_range(0..docs.len())];
         let tag = format!("w{step}");
-        match rng.gen_range(0..10) {
+        match rng.random_range(0..10) {
             0..=5 => {
                 let (path, edit) = random_edit(&mut rng, strategy, &tag);
                 if let Edit::Increment(delta) = &edit {
@@ -258,7 +262,7 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
                 let (replica, client) = &mut replicas[r];
                 replica.push(client, id);
                 // Sometimes the same update goes twice (a retry after a lost reply).
-                if rng.gen_bool(0.3) {
+                if rng.random_bool(0.3) {
                     replica.marks.get_mut(id).expect("synced").1 = 0;
                     replica.push(client, id);
                 }

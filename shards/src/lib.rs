@@ -40,7 +40,7 @@ pub mod text;
 pub mod value;
 
 pub use change::{Change, Op};
-pub use document::{Document, Edit, Outcome};
+pub use document::{Document, Edit, Outcome, SyncReply};
 pub use error::{ErrorKind, JsonKind, StoreError};
 pub use glob::{glob_match, is_literal};
 pub use hash::{owner_shard, stable_hash};

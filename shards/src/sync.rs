@@ -136,7 +136,8 @@ fn from_wire(stamp: WireStamp) -> Stamp {
 }
 
 impl Update {
-    fn empty(strategy: Strategy, version: u64) -> Update {
+    /// An update carrying nothing.
+    pub fn empty(strategy: Strategy, version: u64) -> Update {
         Update {
             strategy: strategy.name().to_owned(),
             version,
@@ -323,6 +324,15 @@ fn refuse_other_elements(only_own: bool) -> Result<(), StoreError> {
             "the update carries elements of another strategy".into(),
         ))
     }
+}
+
+/// Whether `bytes` are a JSON update (an object) rather than a Yjs one: the first byte that is
+/// not whitespace is `{`.
+pub fn is_json(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'{')
 }
 
 /// Reads a JSON strategy's state vector: the decimal document version a replica last synced

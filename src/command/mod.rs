@@ -18,6 +18,7 @@ pub mod ping;
 pub mod pull;
 pub mod push;
 pub mod set;
+pub mod splice;
 pub mod sync;
 
 use bytes::Bytes;
@@ -39,6 +40,7 @@ pub use ping::{Echo, Ping};
 pub use pull::Pull;
 pub use push::Push;
 pub use set::Set;
+pub use splice::Splice;
 pub use sync::Sync;
 
 /// Every command the server understands, after parsing.
@@ -71,6 +73,7 @@ pub enum DocCommand {
     Inc(Inc),
     Sync(Sync),
     Merge(Merge),
+    Splice(Splice),
 }
 
 impl DocCommand {
@@ -86,6 +89,7 @@ impl DocCommand {
             DocCommand::Inc(c) => &c.id,
             DocCommand::Sync(c) => &c.id,
             DocCommand::Merge(c) => &c.id,
+            DocCommand::Splice(c) => &c.id,
         }
     }
 
@@ -101,6 +105,7 @@ impl DocCommand {
             DocCommand::Inc(c) => c.apply(store, now_ms),
             DocCommand::Sync(c) => c.apply(store, now_ms),
             DocCommand::Merge(c) => c.apply(store, now_ms),
+            DocCommand::Splice(c) => c.apply(store, now_ms),
         }
     }
 }
@@ -132,6 +137,8 @@ pub fn parse(args: Vec<Bytes>, inline: bool) -> Result<Command, Reply> {
         Command::Doc(DocCommand::Sync(Sync::parse(&mut args)?))
     } else if is("MERGE") {
         Command::Doc(DocCommand::Merge(Merge::parse(&mut args)?))
+    } else if is("SPLICE") {
+        Command::Doc(DocCommand::Splice(Splice::parse(&mut args)?))
     } else if is("DEL") {
         Command::Doc(DocCommand::Del(Del::parse(&mut args)?))
     } else if is("CREATE") {
@@ -250,6 +257,15 @@ impl ArgReader {
             .ok_or_else(|| Reply::error("value is not an integer or out of range"))
     }
 
+    /// The next argument as a non-negative integer that fits `usize`, named `what` in the error.
+    pub fn count(&mut self, what: &str) -> Result<usize, Reply> {
+        let bytes = self.bytes()?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Reply::error(format!("{what} is not a non-negative integer")))
+    }
+
     /// The next argument if it equals `keyword` (case-insensitive); consumes it only then.
     pub fn keyword(&mut self, keyword: &str) -> bool {
         let matches = self
@@ -327,12 +343,17 @@ pub fn store_error(error: StoreError) -> Reply {
 ///
 /// The change is not used yet: change events and persistence will take it from here.
 pub fn edit_reply(result: Result<(Outcome, Option<Change>), StoreError>) -> Reply {
+    outcome_reply(result.map(|(outcome, _)| outcome))
+}
+
+/// The reply of one live write's outcome (see [`edit_reply`]).
+pub fn outcome_reply(result: Result<Outcome, StoreError>) -> Reply {
     let count = |n: usize| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     match result {
-        Ok((Outcome::Done, _)) => Reply::ok(),
-        Ok((Outcome::Deleted(deleted), _)) => Reply::Integer(i64::from(deleted)),
-        Ok((Outcome::Length(n) | Outcome::Removed(n), _)) => count(n),
-        Ok((Outcome::Number(n), _)) => match n.as_i64() {
+        Ok(Outcome::Done) => Reply::ok(),
+        Ok(Outcome::Deleted(deleted)) => Reply::Integer(i64::from(deleted)),
+        Ok(Outcome::Length(n) | Outcome::Removed(n)) => count(n),
+        Ok(Outcome::Number(n)) => match n.as_i64() {
             Some(i) => Reply::Integer(i),
             None => Reply::Bulk(Bytes::from(n.to_string())),
         },
