@@ -336,6 +336,22 @@ impl Document {
     ) -> Result<Option<Change>, StoreError> {
         let version = self.version + 1;
         let strategy = self.strategy();
+        // A JSON update names its strategy; anything else is a Yjs update, for crdt-text.
+        let json = if sync::is_json(update) {
+            Some(Update::parse(update)?)
+        } else {
+            None
+        };
+        let named = match &json {
+            Some(json) => json.strategy()?,
+            None => Strategy::CrdtText,
+        };
+        if named != strategy {
+            return Err(StoreError::StrategyMismatch {
+                document: strategy,
+                update: named,
+            });
+        }
         if let Body::Text(doc) = &mut self.body {
             let merged = doc.merge(update)?;
             if merged.status == MergeStatus::Duplicate {
@@ -352,14 +368,9 @@ impl Document {
                 Some(bytes.into_boxed_slice()),
             )));
         }
-        let update = Update::parse(update)?;
-        let named = update.strategy()?;
-        if named != strategy {
-            return Err(StoreError::StrategyMismatch {
-                document: strategy,
-                update: named,
-            });
-        }
+        let Some(update) = json else {
+            return Ok(None);
+        };
         let mut changed = false;
         match &mut self.body {
             Body::Lww(doc) | Body::Map(doc) => {
