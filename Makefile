@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run test test-deps check fmt clippy fuzz bench bench-text clean
+.PHONY: build release run test test-deps check fmt clippy fuzz bench clean
 
 build:
 	$(CARGO) build --workspace
@@ -40,10 +40,6 @@ fuzz:
 
 bench: release
 	bench/compare-redis.sh
-
-# crdt-text natively (no server): the automerge-paper trace through TextDoc, per edit and batched.
-bench-text:
-	$(CARGO) run --release -p ussl-shards --example text_native
 
 clean:
 	$(CARGO) clean

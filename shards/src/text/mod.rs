@@ -47,9 +47,9 @@
 //! DEL of a field ([`TextDoc::clear`]) therefore reads back exactly like a
 //! field never written, and `SET field ""` does the same.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ahash::{AHashMap, AHashSet};
 use serde_json::{Map, Value};
 use yrs::types::text::YChange;
 use yrs::{ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, Text, Transact};
@@ -108,10 +108,10 @@ struct FieldIndex {
     /// Astral-character positions of the fields that have any; fields
     /// without astral characters have no entry, keeping small documents
     /// small.
-    astral: AHashMap<Arc<str>, AstralIndex>,
+    astral: HashMap<Arc<str>, AstralIndex>,
     /// Fields holding formatting marks (from rich-text replicas), whose
     /// edits bypass composition; see [`TextDoc::apply_batch`].
-    formatted: AHashSet<Arc<str>>,
+    formatted: HashSet<Arc<str>>,
     /// The text of all fields together, in code points.
     chars: usize,
     /// How many fields (root types) the document has, empty ones included.
