@@ -110,7 +110,7 @@ impl TextDoc {
     /// the others.
     ///
     /// The edits of each field are composed and reach yrs as one delta (see
-    /// [`super::compose`]), so a batch costs one walk of each field it
+    /// `compose`), so a batch costs one walk of each field it
     /// touches rather than one per edit. Fields holding formatting marks
     /// from rich-text replicas are the exception: their edits go to yrs one
     /// by one, so inserted text takes on the formatting around it as a

@@ -7,7 +7,7 @@
 //! rebuilds from both: the held updates are held again until what they wait
 //! for arrives. Held updates are not merged into the state because yrs 0.28
 //! corrupts clocks when it merges an update with gaps into another (see
-//! [`super::held`]).
+//! `held`).
 
 use super::error::TextError;
 use super::held::Clocks;
