@@ -46,7 +46,7 @@ wasm:
 bench: release
 	bench/compare-redis.sh
 
-# crdt-text natively (no server): the automerge-paper trace through TextDoc, per edit and batched.
+# The native crdt-text benchmark (no server): the automerge-paper trace through TextDoc.
 bench-text:
 	$(CARGO) run --release -p ussl-shards --example text_native
 

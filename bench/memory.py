@@ -81,6 +81,8 @@ def load_commands(kind, n):
         commands += [resp("INC", key % i, "count", 1) for i in range(n)]
     elif kind == "crdt-set":
         commands += [resp("PUSH", key % i, "tags", "Alice") for i in range(n)]
+    elif kind == "crdt-text":
+        commands += [resp("SET", key % i, "name", '"Alice"') for i in range(n)]
     else:
         commands += [resp("SET", key % i, "name", "Alice") for i in range(n)]
     return commands
@@ -117,7 +119,7 @@ def main():
     ap.add_argument("--usld", default="target/release/usld")
     ap.add_argument("--documents", type=int, default=1_000_000)
     ap.add_argument("--shards", type=int, default=1)
-    ap.add_argument("--kinds", default="redis,lww,crdt-map,crdt-counter,crdt-set")
+    ap.add_argument("--kinds", default="redis,lww,crdt-map,crdt-counter,crdt-set,crdt-text")
     opts = ap.parse_args()
     rows = []
     for kind in opts.kinds.split(","):
@@ -126,7 +128,7 @@ def main():
         print(f"# {kind}: {used:.1f} allocated bytes/doc, {rss:.1f} RSS bytes/doc", file=sys.stderr)
     redis = next((r for r in rows if r[0] == "redis"), None)
     print(f"{opts.documents:,} documents, one short field each (`name`: `Alice`; sets: one element; "
-          f"counters: one field); usld --shards {opts.shards}; {os.cpu_count()} cores. Growth of "
+          f"counters: one field; text: one text field); usld --shards {opts.shards}; {os.cpu_count()} cores. Growth of "
           f"INFO memory's used_memory and used_memory_rss over the load, per document (usld's "
           f"used_memory is its RSS).\n")
     print("| store | used_memory bytes/doc | RSS bytes/doc | RSS vs Redis RSS |")

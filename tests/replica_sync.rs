@@ -253,9 +253,9 @@ fn random_edit(
     lengths: impl Fn(&str) -> usize,
 ) -> (&'static str, Edit) {
     match strategy {
-        Strategy::CrdtText if rng.random_bool(0.5) => {
+        Strategy::CrdtText if rng.gen_bool(0.5) => {
             // Only inserts: every token must survive.
-            let index = rng.random_range(0..=lengths("kept"));
+            let index = rng.gen_range(0..=lengths("kept"));
             let text = format!("<{tag}>");
             (
                 "kept",
@@ -268,8 +268,8 @@ fn random_edit(
         }
         Strategy::CrdtText => {
             let len = lengths("scratch");
-            let index = rng.random_range(0..=len);
-            let delete = rng.random_range(0..=(len - index).min(3));
+            let index = rng.gen_range(0..=len);
+            let delete = rng.gen_range(0..=(len - index).min(3));
             (
                 "scratch",
                 Edit::Splice {
@@ -280,17 +280,17 @@ fn random_edit(
             )
         }
         Strategy::CrdtCounter => (
-            ["hits", "stats.errors"][rng.random_range(0..2)],
-            Edit::Increment(Number::from(rng.random_range(-3..6))),
+            ["hits", "stats.errors"][rng.gen_range(0..2)],
+            Edit::Increment(Number::from(rng.gen_range(-3..6))),
         ),
-        Strategy::CrdtSet => match rng.random_range(0..3) {
-            0 => ("tmp", Edit::Pull(json!(rng.random_range(0..4)))),
-            1 => ("tmp", Edit::Push(json!(rng.random_range(0..4)))),
+        Strategy::CrdtSet => match rng.gen_range(0..3) {
+            0 => ("tmp", Edit::Pull(json!(rng.gen_range(0..4)))),
+            1 => ("tmp", Edit::Push(json!(rng.gen_range(0..4)))),
             _ => ("kept", Edit::Push(json!(tag))),
         },
         _ => {
-            let path = ["a", "a.b", "c", "d.e"][rng.random_range(0..4)];
-            match rng.random_range(0..4) {
+            let path = ["a", "a.b", "c", "d.e"][rng.gen_range(0..4)];
+            match rng.gen_range(0..4) {
                 0 => (path, Edit::Delete),
                 1 => (path, Edit::Set(json!({"v": tag}))),
                 _ => (path, Edit::Set(json!(tag))),
@@ -323,7 +323,7 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
         );
     }
     let mut replicas: Vec<(Replica, Client)> = (0..3)
-        .map(|i| (Replica::new(rng.random::<u64>() ^ i), server.connect()))
+        .map(|i| (Replica::new(rng.gen::<u64>() ^ i), server.connect()))
         .collect();
     for (replica, client) in &mut replicas {
         for (id, _) in docs {
@@ -335,10 +335,10 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
     let mut kept_text = Vec::new();
     let mut online = vec![true; replicas.len()];
     for step in 0..300 {
-        let r = rng.random_range(0..replicas.len());
-        let (id, strategy) = docs[rng.random_range(0..docs.len())];
+        let r = rng.gen_range(0..replicas.len());
+        let (id, strategy) = docs[rng.gen_range(0..docs.len())];
         let tag = format!("w{step}");
-        match rng.random_range(0..10) {
+        match rng.gen_range(0..10) {
             0..=5 => {
                 let shown = replicas[r].0.read(id);
                 let lengths = |field: &str| shown[field].as_str().map_or(0, |t| t.chars().count());
@@ -358,7 +358,7 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
                 let (replica, client) = &mut replicas[r];
                 replica.push(client, id);
                 // Sometimes the same update goes twice (a retry after a lost reply).
-                if rng.random_bool(0.3) {
+                if rng.gen_bool(0.3) {
                     if let Some(marks) = replica.marks.get_mut(id) {
                         marks.1 = 0;
                     }

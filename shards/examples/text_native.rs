@@ -1,6 +1,8 @@
 //! Native crdt-text benchmark: replays a recorded editing trace through
 //! [`TextDoc`] in-process, one yrs transaction per edit and batched, and
-//! measures what replica sync costs on the finished document.
+//! measures what replica sync costs on the finished document. The trace
+//! loading and replay live in `ussl_shards::text::trace`, so the
+//! through-the-server benchmark replays the same edits.
 //!
 //! ```text
 //! cargo run --release -p ussl-shards --example text_native -- \
@@ -86,18 +88,34 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
 
-/// Measures replica sync on the finished document.
-fn sync_costs(doc: &mut TextDoc) -> Result<(), Box<dyn std::error::Error>> {
+/// How many one-character replica updates the merge-batching row merges.
+const MERGE_BATCH: usize = 100;
+
+/// Measures replica sync on the finished document: encoding, loading, a
+/// full diff, merging one small update, merging it again, and merging
+/// `MERGE_BATCH` small updates one by one and as one batch.
+fn sync_costs(doc: &TextDoc) -> Result<(), Box<dyn std::error::Error>> {
     let (encode, state) = time(|| doc.encode_state());
     let state = state?;
-    let (load, loaded) = time(|| TextDoc::from_state(&state, &[], 2, TextLimits::default()));
-    let mut replica = loaded?;
-    let (diff, full) = time(|| doc.diff(&[0]));
+    let limits = TextLimits::default();
+    let (load, loaded) = time(|| TextDoc::from_state(&state, &[], 2, limits));
+    let mut server = loaded?;
+    let mut replica = TextDoc::from_state(&state, &[], 3, limits)?;
+    let (diff, full) = time(|| server.diff(&[0]));
     let full = full?;
     let edit = replica.splice(FIELD, 0, 0, "x")?;
-    let (merge, merged) = time(|| doc.merge(&edit));
+    let (merge, merged) = time(|| server.merge(&edit));
     let changed = merged?.update.len();
-    let (resend, _) = time(|| doc.merge(&edit));
+    let (resend, _) = time(|| server.merge(&edit));
+    let updates = (0..MERGE_BATCH)
+        .map(|i| replica.splice(FIELD, i, 0, "y"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let parts: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
+    let mut one_by_one = TextDoc::from_state(&server.encode_state()?, &[], 4, limits)?;
+    let (singly, _) = time(|| parts.iter().try_for_each(|u| one_by_one.merge(u).map(drop)));
+    let (batched, (results, _)) = time(|| server.merge_batch(&parts));
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(server.to_json(), one_by_one.to_json());
     println!();
     println!(
         "Replica sync on the finished document ({} chars):",
@@ -121,6 +139,16 @@ fn sync_costs(doc: &mut TextDoc) -> Result<(), Box<dyn std::error::Error>> {
         "| merge of the same update again | {} | {:.3} |",
         changed,
         millis(resend)
+    );
+    println!(
+        "| merge of {MERGE_BATCH} one-character updates, one by one | {} | {:.2} |",
+        parts.iter().map(|u| u.len()).sum::<usize>(),
+        millis(singly)
+    );
+    println!(
+        "| merge of the same {MERGE_BATCH} updates as one merge_batch | {} | {:.2} |",
+        parts.iter().map(|u| u.len()).sum::<usize>(),
+        millis(batched)
     );
     Ok(())
 }
@@ -161,8 +189,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate(many)
     );
     println!("batched / per-edit: {:.2}x", rate(many) / rate(one));
-    if let Some(mut doc) = last {
-        sync_costs(&mut doc)?;
+    if let Some(doc) = last {
+        sync_costs(&doc)?;
     }
     Ok(())
 }

@@ -44,7 +44,7 @@ impl Net {
     fn new(count: usize, strategy: Strategy, rng: &mut StdRng) -> Net {
         let replicas = (0..count)
             .map(|i| {
-                let mut store = Store::with_replica_seed(rng.random::<u64>() ^ i as u64);
+                let mut store = Store::with_replica_seed(rng.gen::<u64>() ^ i as u64);
                 store.create(DOC, strategy, None, 0).expect("create");
                 store
             })
@@ -142,15 +142,15 @@ fn path(text: &str) -> Path {
 }
 
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
-    items[rng.random_range(0..items.len())]
+    items[rng.gen_range(0..items.len())]
 }
 
 fn small_value(rng: &mut StdRng) -> Value {
-    match rng.random_range(0..5) {
-        0 => json!(rng.random_range(0..5)),
-        1 => json!(format!("s{}", rng.random_range(0..5))),
-        2 => json!({"x": rng.random_range(0..3), "y": {"z": rng.random_range(0..3)}}),
-        3 => json!([rng.random_range(0..3), "a"]),
+    match rng.gen_range(0..5) {
+        0 => json!(rng.gen_range(0..5)),
+        1 => json!(format!("s{}", rng.gen_range(0..5))),
+        2 => json!({"x": rng.gen_range(0..3), "y": {"z": rng.gen_range(0..3)}}),
+        3 => json!([rng.gen_range(0..3), "a"]),
         _ => json!(null),
     }
 }
@@ -161,12 +161,12 @@ fn tree_write(rng: &mut StdRng) -> (Path, Edit) {
         rng,
         &["a", "a.x", "a.y", "a.y.z", "b", "c.d", "list", "n"],
     ));
-    let edit = match rng.random_range(0..10) {
+    let edit = match rng.gen_range(0..10) {
         0..=4 => Edit::Set(small_value(rng)),
         5 => Edit::Delete,
         6 => Edit::Push(small_value(rng)),
         7 => Edit::Pull(small_value(rng)),
-        _ => Edit::Increment(Number::from(rng.random_range(-3..4))),
+        _ => Edit::Increment(Number::from(rng.gen_range(-3..4))),
     };
     (at, edit)
 }
@@ -175,7 +175,7 @@ fn tree_write(rng: &mut StdRng) -> (Path, Edit) {
 fn counter_write(rng: &mut StdRng, expected: &mut Expected) -> (Path, Edit) {
     let at = pick(rng, &["views", "stock", "stats.likes", "stats.shares"]);
     // Halves keep every float sum exact, so the expected totals can be compared exactly.
-    let delta = f64::from(rng.random_range(-8..12)) / 2.0;
+    let delta = f64::from(rng.gen_range(-8..12)) / 2.0;
     *expected.totals.entry(at.to_owned()).or_default() += delta;
     let number = if delta.fract() == 0.0 {
         Number::from(delta as i64)
@@ -193,7 +193,7 @@ fn set_write(
     step: usize,
     expected: &mut Expected,
 ) -> (Path, Edit) {
-    match rng.random_range(0..10) {
+    match rng.gen_range(0..10) {
         0..=2 => {
             let value = json!(format!("keep-{replica}-{step}"));
             expected
@@ -203,15 +203,12 @@ fn set_write(
                 .push(value.clone());
             (path("kept"), Edit::Push(value))
         }
-        3..=4 => (path("tmp"), Edit::Push(json!(rng.random_range(0..6)))),
-        5..=6 => (path("tmp"), Edit::Pull(json!(rng.random_range(0..6)))),
-        7 => (
-            path("edits"),
-            Edit::Push(json!({"n": rng.random_range(0..4)})),
-        ),
+        3..=4 => (path("tmp"), Edit::Push(json!(rng.gen_range(0..6)))),
+        5..=6 => (path("tmp"), Edit::Pull(json!(rng.gen_range(0..6)))),
+        7 => (path("edits"), Edit::Push(json!({"n": rng.gen_range(0..4)}))),
         8 => {
-            let at = format!("edits.{}.done", rng.random_range(0..3));
-            (path(&at), Edit::Set(json!(rng.random_bool(0.5))))
+            let at = format!("edits.{}.done", rng.gen_range(0..3));
+            (path(&at), Edit::Set(json!(rng.gen_bool(0.5))))
         }
         _ => (path(pick(rng, &["tmp", "edits"])), Edit::Delete),
     }
@@ -219,38 +216,38 @@ fn set_write(
 
 fn run_scenario(seed: u64, strategy: Strategy) {
     let mut rng = StdRng::seed_from_u64(seed);
-    let count = rng.random_range(3..=5);
+    let count = rng.gen_range(3..=5);
     let mut net = Net::new(count, strategy, &mut rng);
     let mut expected = Expected::default();
     for step in 0..WRITES {
-        net.now_ms += rng.random_range(0..3);
-        let replica = rng.random_range(0..count);
+        net.now_ms += rng.gen_range(0..3);
+        let replica = rng.gen_range(0..count);
         let (at, edit) = match strategy {
             Strategy::CrdtCounter => counter_write(&mut rng, &mut expected),
             Strategy::CrdtSet => set_write(&mut rng, replica, step, &mut expected),
             _ => tree_write(&mut rng),
         };
         // Replicas' clocks are skewed and jitter, so their stamps interleave.
-        let skew = (replica as u64) * 3 + rng.random_range(0..8);
+        let skew = (replica as u64) * 3 + rng.gen_range(0..8);
         let result = net.replicas[replica].edit(DOC, at.clone(), edit.clone(), net.now_ms + skew);
         // A write the replica refuses (a type clash, an index past the end) changes nothing
         // there; counters refuse nothing.
         if let (Err(error), Strategy::CrdtCounter) = (&result, strategy) {
             panic!("seed {seed}: counter write {at} {edit:?} refused: {error}");
         }
-        match rng.random_range(0..10) {
+        match rng.gen_range(0..10) {
             0..=3 => {
-                let from = rng.random_range(0..count);
-                let to = (from + rng.random_range(1..count)) % count;
+                let from = rng.gen_range(0..count);
+                let to = (from + rng.gen_range(1..count)) % count;
                 net.send(from, to);
             }
             4..=6 if !net.in_flight.is_empty() => {
-                let index = rng.random_range(0..net.in_flight.len());
-                net.deliver(index, rng.random_bool(0.3));
+                let index = rng.gen_range(0..net.in_flight.len());
+                net.deliver(index, rng.gen_bool(0.3));
             }
             7 => {
-                let a = rng.random_range(0..count);
-                let b = rng.random_range(0..count);
+                let a = rng.gen_range(0..count);
+                let b = rng.gen_range(0..count);
                 net.cut[a][b] = !net.cut[a][b];
             }
             _ => {}

@@ -11,8 +11,8 @@
 //!
 //! Every inserted character is unique in the scenario, so the final text
 //! can be checked character by character. Each scenario prints its seed;
-//! `TEXT_SEED=n cargo test --test text_convergence` replays one, and
-//! `TEXT_SEEDS=n` runs seeds 0..n instead of the default count.
+//! `USSL_SEED=n cargo test --test text_convergence` replays one, and
+//! `USSL_SEEDS=n` runs seeds 0..n instead of the default count.
 
 use std::collections::HashSet;
 
@@ -77,10 +77,10 @@ impl World {
 
     /// Fresh characters never used before in this scenario.
     fn fresh_text(&mut self, max: usize) -> String {
-        let count = self.rng.random_range(0..=max);
+        let count = self.rng.gen_range(0..=max);
         let mut text = String::new();
         for _ in 0..count {
-            let mut range = self.rng.random_range(0..RANGES.len());
+            let mut range = self.rng.gen_range(0..RANGES.len());
             if self.next_in_range[range] > RANGES[range].1 {
                 range = RANGES.len() - 1;
             }
@@ -119,8 +119,8 @@ impl World {
 
     /// A random splice of `text`, recording what it deletes.
     fn random_splice(&mut self, field: &str, text: &[char]) -> TextEdit {
-        let index = self.rng.random_range(0..=text.len());
-        let delete = self.rng.random_range(0..=(text.len() - index).min(3));
+        let index = self.rng.gen_range(0..=text.len());
+        let delete = self.rng.gen_range(0..=(text.len() - index).min(3));
         self.deleted.extend(&text[index..index + delete]);
         let insert = self.fresh_text(4);
         TextEdit::Splice {
@@ -133,19 +133,19 @@ impl World {
 
     /// Runs one random edit (or batch) on replica `r` and broadcasts it.
     fn edit(&mut self, r: usize) {
-        let field = FIELDS[self.rng.random_range(0..FIELDS.len())];
+        let field = FIELDS[self.rng.gen_range(0..FIELDS.len())];
         let mut text: Vec<char> = self.replicas[r]
             .doc
             .field(field)
             .unwrap_or_default()
             .chars()
             .collect();
-        let edits: Vec<TextEdit> = match self.rng.random_range(0..10) {
+        let edits: Vec<TextEdit> = match self.rng.gen_range(0..10) {
             0..=5 => vec![self.random_splice(field, &text)],
             6 => {
                 // SET of the text with one stretch replaced.
-                let start = self.rng.random_range(0..=text.len());
-                let end = self.rng.random_range(start..=text.len());
+                let start = self.rng.gen_range(0..=text.len());
+                let end = self.rng.gen_range(start..=text.len());
                 self.deleted.extend(&text[start..end]);
                 let mut new: String = text[..start].iter().collect();
                 new.push_str(&self.fresh_text(5));
@@ -163,7 +163,7 @@ impl World {
             }
             _ => {
                 let mut batch = Vec::new();
-                for _ in 0..self.rng.random_range(1..6) {
+                for _ in 0..self.rng.gen_range(1..6) {
                     let edit = self.random_splice(field, &text);
                     if let TextEdit::Splice {
                         index,
@@ -188,18 +188,18 @@ impl World {
     /// updates twice, one at a time or as one batch.
     fn deliver(&mut self, r: usize) {
         let replica = &mut self.replicas[r];
-        let count = self.rng.random_range(0..=replica.inbox.len());
+        let count = self.rng.gen_range(0..=replica.inbox.len());
         let mut batch = Vec::new();
         for _ in 0..count {
-            let i = self.rng.random_range(0..replica.inbox.len());
-            let update = if self.rng.random_bool(0.2) {
+            let i = self.rng.gen_range(0..replica.inbox.len());
+            let update = if self.rng.gen_bool(0.2) {
                 replica.inbox[i].clone()
             } else {
                 replica.inbox.swap_remove(i)
             };
             batch.push(update);
         }
-        if self.rng.random_bool(0.5) {
+        if self.rng.gen_bool(0.5) {
             let parts: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
             let (results, _) = replica.doc.merge_batch(&parts);
             assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -212,7 +212,7 @@ impl World {
 
     /// Replica `r` catches up from a connected replica by state vector.
     fn catch_up(&mut self, r: usize) {
-        let from = self.rng.random_range(0..REPLICAS);
+        let from = self.rng.gen_range(0..REPLICAS);
         if from == r || !self.connected(r, from) {
             return;
         }
@@ -245,14 +245,14 @@ impl World {
     }
 
     fn step(&mut self) {
-        let r = self.rng.random_range(0..REPLICAS);
-        match self.rng.random_range(0..100) {
+        let r = self.rng.gen_range(0..REPLICAS);
+        match self.rng.gen_range(0..100) {
             0..=54 => self.edit(r),
             55..=79 => self.deliver(r),
             80..=87 => self.catch_up(r),
             88..=91 => self.reload(r),
             92..=95 => {
-                let groups = (0..REPLICAS).map(|_| self.rng.random_bool(0.5)).collect();
+                let groups = (0..REPLICAS).map(|_| self.rng.gen_bool(0.5)).collect();
                 self.groups = Some(groups);
             }
             _ => self.heal(),
@@ -318,7 +318,7 @@ fn state_vector(doc: &TextDoc) -> yrs::StateVector {
 }
 
 fn run_scenario(seed: u64) {
-    eprintln!("crdt-text convergence scenario, seed {seed} (replay with TEXT_SEED={seed})");
+    eprintln!("crdt-text convergence scenario, seed {seed} (replay with USSL_SEED={seed})");
     let mut world = World::new(seed);
     for _ in 0..STEPS {
         world.step();
@@ -329,11 +329,11 @@ fn run_scenario(seed: u64) {
 
 #[test]
 fn replicas_converge_and_keep_every_insert() {
-    match std::env::var("TEXT_SEED") {
-        Ok(seed) => run_scenario(seed.parse().expect("TEXT_SEED must be a number")),
+    match std::env::var("USSL_SEED") {
+        Ok(seed) => run_scenario(seed.parse().expect("USSL_SEED must be a number")),
         Err(_) => {
-            let seeds = std::env::var("TEXT_SEEDS")
-                .map_or(SEEDS, |n| n.parse().expect("TEXT_SEEDS must be a number"));
+            let seeds = std::env::var("USSL_SEEDS")
+                .map_or(SEEDS, |n| n.parse().expect("USSL_SEEDS must be a number"));
             (0..seeds).for_each(run_scenario)
         }
     }

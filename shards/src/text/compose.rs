@@ -359,17 +359,17 @@ mod tests {
         const ALPHABET: [&str; 6] = ["a", "b", "é", "😀", "𝄞", "xyz"];
         for seed in 0..300u64 {
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-            let original: String = (0..rng.random_range(0..12))
-                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+            let original: String = (0..rng.gen_range(0..12))
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())])
                 .collect();
             let mut expected = original.clone();
             let mut composer = Composer::new(original.chars().count() as u32);
-            for _ in 0..rng.random_range(1..60) {
+            for _ in 0..rng.gen_range(1..60) {
                 let len = expected.chars().count() as u32;
-                let index = rng.random_range(0..=len);
-                let delete = rng.random_range(0..=(len - index).min(4));
-                let insert: String = (0..rng.random_range(0..3))
-                    .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
+                let index = rng.gen_range(0..=len);
+                let delete = rng.gen_range(0..=(len - index).min(4));
+                let insert: String = (0..rng.gen_range(0..3))
+                    .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())])
                     .collect();
                 expected = splice_chars(&expected, index, delete, &insert);
                 composer.splice(index, delete, &insert, insert.chars().count() as u32);

@@ -11,9 +11,9 @@
 //! so a refused edit changes nothing, and in a batch it leaves the others
 //! unaffected.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use ahash::AHashMap;
 use yrs::{GetString, ReadTxn, Text, Transact, TransactionMut, WriteTxn};
 
 use super::codepoints::AstralIndex;
@@ -110,7 +110,7 @@ impl TextDoc {
     /// the others.
     ///
     /// The edits of each field are composed and reach yrs as one delta (see
-    /// [`super::compose`]), so a batch costs one walk of each field it
+    /// `compose`), so a batch costs one walk of each field it
     /// touches rather than one per edit. Fields holding formatting marks
     /// from rich-text replicas are the exception: their edits go to yrs one
     /// by one, so inserted text takes on the formatting around it as a
@@ -121,7 +121,7 @@ impl TextDoc {
             txn: &mut txn,
             fields: &mut self.fields,
             limits: &self.limits,
-            open: AHashMap::new(),
+            open: HashMap::new(),
         };
         let results = edits.iter().map(|edit| batch.apply(edit)).collect();
         batch.finish();
@@ -219,7 +219,7 @@ struct Batch<'t, 'doc> {
     fields: &'t mut FieldIndex,
     limits: &'t TextLimits,
     /// The fields edited so far whose edits are being composed.
-    open: AHashMap<Arc<str>, FieldBatch>,
+    open: HashMap<Arc<str>, FieldBatch>,
 }
 
 /// The composed edits of one field in a batch.

@@ -15,7 +15,8 @@
 //! It sits between the structural check ([`super::validate`]) and the
 //! verified merge ([`super::sync`]).
 
-use ahash::AHashMap;
+use std::collections::HashMap;
+
 use yrs::{Doc, ReadTxn, Transact};
 
 use super::validate::UpdateSummary;
@@ -32,7 +33,7 @@ pub(crate) struct HeldUpdate {
 /// How far each client's edits reach (one past the last clock) in the
 /// document plus the updates planned to be applied so far.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Clocks(AHashMap<u64, u32>);
+pub(crate) struct Clocks(HashMap<u64, u32>);
 
 impl Clocks {
     /// The document's clocks: its state vector.

@@ -14,15 +14,15 @@
 //!
 //! - [`edit`]: splice, replace and clear, alone or batched in one
 //!   transaction ([`TextEdit`]).
-//! - [`compose`]: a batch's splices of one field folded into one yrs delta.
+//! - `compose`: a batch's splices of one field folded into one yrs delta.
 //! - [`sync`]: state vectors, diffs and merging replica updates.
-//! - [`validate`]: the bounded structural check every incoming update and
+//! - `validate`: the bounded structural check every incoming update and
 //!   state vector passes before yrs sees it.
-//! - [`held`]: updates held back until the edits they build on arrive.
-//! - [`verify`]: applying updates so that a yrs failure cannot break the
+//! - `held`: updates held back until the edits they build on arrive.
+//! - `verify`: applying updates so that a yrs failure cannot break the
 //!   document (every merge proves its result reloads).
 //! - [`persist`]: the persisted state and rebuilding from it.
-//! - [`codepoints`]: code-point positions over yrs's UTF-16 positions.
+//! - `codepoints`: code-point positions over yrs's UTF-16 positions.
 //! - [`limits`]: the bounds, [`TextLimits`].
 //! - [`trace`]: loading and replaying recorded editing traces, for tests and
 //!   benchmarks.
@@ -37,7 +37,8 @@
 //! caller passes one to [`TextDoc::new`] and [`TextDoc::from_state`], and
 //! must pass a fresh random one on every load (the server draws it from its
 //! own random source). [`TextDoc::from_state`] refuses an id that already
-//! appears in the state, so an unlucky draw is caught and redrawn.
+//! appears in the state or the held updates, so an unlucky draw is caught
+//! and redrawn.
 //!
 //! # Empty fields
 //!
@@ -47,9 +48,9 @@
 //! DEL of a field ([`TextDoc::clear`]) therefore reads back exactly like a
 //! field never written, and `SET field ""` does the same.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ahash::{AHashMap, AHashSet};
 use serde_json::{Map, Value};
 use yrs::types::text::YChange;
 use yrs::{ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, Text, Transact};
@@ -97,7 +98,7 @@ pub struct TextDoc {
     /// Per-field bookkeeping kept beside yrs: astral characters and the
     /// total text size.
     fields: FieldIndex,
-    /// Replica updates waiting for edits they build on (see [`held`]).
+    /// Replica updates waiting for edits they build on (see `held`).
     held: Vec<HeldUpdate>,
 }
 
@@ -108,10 +109,10 @@ struct FieldIndex {
     /// Astral-character positions of the fields that have any; fields
     /// without astral characters have no entry, keeping small documents
     /// small.
-    astral: AHashMap<Arc<str>, AstralIndex>,
+    astral: HashMap<Arc<str>, AstralIndex>,
     /// Fields holding formatting marks (from rich-text replicas), whose
     /// edits bypass composition; see [`TextDoc::apply_batch`].
-    formatted: AHashSet<Arc<str>>,
+    formatted: HashSet<Arc<str>>,
     /// The text of all fields together, in code points.
     chars: usize,
     /// How many fields (root types) the document has, empty ones included.

@@ -7,13 +7,13 @@
 //! rebuilds from both: the held updates are held again until what they wait
 //! for arrives. Held updates are not merged into the state because yrs 0.28
 //! corrupts clocks when it merges an update with gaps into another (see
-//! [`super::held`]).
+//! `held`).
 
 use super::error::TextError;
 use super::held::Clocks;
 use super::limits::TextLimits;
 use super::validate;
-use super::verify::{check_stable, contained, encode, load, refused};
+use super::verify::{contained, encode, load, refused};
 use super::{check_client_id, FieldIndex, TextDoc};
 
 impl TextDoc {
@@ -50,8 +50,9 @@ impl TextDoc {
     /// The state passes the same structural check as merged updates, except
     /// the update size and field and text limits, which bound growth and do
     /// not apply to what was already accepted; the loaded document is
-    /// proven to encode again and to read the same after another reload
-    /// ([`TextError::Unstable`] otherwise). Held updates are merged back and held again;
+    /// proven to encode again. Unlike a merge, a load does not refuse text
+    /// placed against inconsistent origins ([`TextError::Unstable`]): what
+    /// was stored stays readable. Held updates are merged back and held again;
     /// one the limits now refuse is dropped (it was never visible, and
     /// replicas resend what the state vector lacks).
     pub fn from_state(
@@ -83,7 +84,8 @@ impl TextDoc {
         }
         let doc = contained("state", || {
             let loaded = load(state, client_id)?;
-            check_stable(None, state, &loaded, client_id)?;
+            // Prove the loaded document encodes again.
+            encode(&loaded);
             Ok(loaded)
         })?;
         let fields = FieldIndex::of(&doc);

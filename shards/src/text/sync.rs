@@ -7,9 +7,9 @@
 //! ([`TextDoc::merge`], or many at once with [`TextDoc::merge_batch`]).
 //!
 //! A merge runs every incoming update through the structural check
-//! ([`super::validate`]), integrates the ones the document can take whole
-//! through the verified path ([`super::verify`]), and holds back the ones
-//! that build on edits not yet received ([`super::held`]) until those
+//! (`validate`), integrates the ones the document can take whole
+//! through the verified path (`verify`), and holds back the ones
+//! that build on edits not yet received (`held`) until those
 //! arrive, in any order. Merging is idempotent and commutative: the same
 //! updates in any order, duplicates included, give the same document.
 //!

@@ -72,13 +72,7 @@ impl Trace {
                 .map(str::to_owned)
                 .ok_or(TraceError::Shape(key))
         };
-        let txns = json
-            .get("txns")
-            .and_then(Value::as_array)
-            .ok_or(TraceError::Shape("txns"))?
-            .iter()
-            .map(parse_txn)
-            .collect::<Result<_, _>>()?;
+        let txns = parse_array(&json, "txns", parse_txn)?;
         Ok(Trace {
             start_content: text("startContent")?,
             end_content: text("endContent")?,
@@ -118,14 +112,22 @@ fn index(value: &Value, what: &'static str) -> Result<usize, TraceError> {
         .ok_or(TraceError::Shape(what))
 }
 
-fn parse_txn(json: &Value) -> Result<TraceTxn, TraceError> {
-    let patches = json
-        .get("patches")
+/// Parses the array under `key` of `json` with `parse`.
+fn parse_array<T>(
+    json: &Value,
+    key: &'static str,
+    parse: impl Fn(&Value) -> Result<T, TraceError>,
+) -> Result<Vec<T>, TraceError> {
+    json.get(key)
         .and_then(Value::as_array)
-        .ok_or(TraceError::Shape("patches"))?
+        .ok_or(TraceError::Shape(key))?
         .iter()
-        .map(parse_patch)
-        .collect::<Result<_, _>>()?;
+        .map(parse)
+        .collect()
+}
+
+fn parse_txn(json: &Value) -> Result<TraceTxn, TraceError> {
+    let patches = parse_array(json, "patches", parse_patch)?;
     let agent = json.get("agent").map_or(Ok(0), |a| index(a, "agent"))?;
     let parents = match json.get("parents") {
         None => Vec::new(),

@@ -19,9 +19,11 @@
 //!   every count no larger than the bytes left could hold, no trailing bytes.
 //!
 //! It sits at the start of the replica-sync path: command → this check →
-//! [`super::sync`] (apply to a scratch copy) → the live document.
+//! [`super::held`] (can it apply whole?) → [`super::verify`] (apply with a
+//! reload proof) → the live document.
 
-use ahash::AHashSet;
+use std::collections::HashSet;
+
 use yrs::{ClientID, StateVector};
 
 use super::error::TextError;
@@ -272,7 +274,7 @@ impl UpdateCheck<'_, '_> {
         let mut summary = UpdateSummary::default();
         let groups = self.reader.count(GROUP_BYTES_MIN)?;
         self.check_clients(groups)?;
-        let mut seen = AHashSet::with_capacity(groups);
+        let mut seen = HashSet::with_capacity(groups);
         for _ in 0..groups {
             let structs = self.reader.count(STRUCT_BYTES_MIN)?;
             let client = self.reader.client()?;

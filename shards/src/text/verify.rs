@@ -41,7 +41,7 @@ impl TextDoc {
             let changes = apply(doc, updates)?;
             let state = encode(doc);
             let reloaded = load(&state, client_id)?;
-            check_stable(Some(doc), &state, &reloaded, client_id)?;
+            check_stable(doc, &state, &reloaded, client_id)?;
             let fields = FieldIndex::of(&reloaded);
             Ok((reloaded, changes, fields))
         });
@@ -101,20 +101,15 @@ fn apply(doc: &Doc, updates: &[&[u8]]) -> Result<Vec<u8>, TextError> {
 }
 
 /// Checks that text survives encoding and reloading: `reloaded` (loaded
-/// from `state`, the encoding of `doc` when given) must read as `doc` does,
-/// and so must a document loaded from `reloaded`'s own encoding when that
-/// differs from `state`. An item whose right origin does not lie right of
+/// from `state`, the encoding of `doc`) must read as `doc` does, and so
+/// must a document loaded from `reloaded`'s own encoding when that differs
+/// from `state`. An item whose right origin does not lie right of
 /// its left origin (no honest replica makes one) lands wherever yrs's block
 /// splitting happens to put it, so the text would move on every restart
 /// and differ between replicas. Call under [`contained`].
-pub(crate) fn check_stable(
-    doc: Option<&Doc>,
-    state: &[u8],
-    reloaded: &Doc,
-    client_id: u64,
-) -> Result<(), TextError> {
+fn check_stable(doc: &Doc, state: &[u8], reloaded: &Doc, client_id: u64) -> Result<(), TextError> {
     let text = TextDoc::json_of(reloaded);
-    let mut stable = doc.is_none_or(|doc| TextDoc::json_of(doc) == text);
+    let mut stable = TextDoc::json_of(doc) == text;
     if stable {
         let again = encode(reloaded);
         if again != state {
