@@ -23,14 +23,7 @@ import threading
 import time
 
 from compare_redis import free_port, wait_port
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        arg = arg if isinstance(arg, bytes) else str(arg).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(out)
+from memory import resp
 
 
 def load(path):

@@ -6,8 +6,7 @@
 
 mod common;
 
-use base64::Engine;
-use common::{bulk, int, ok, Client, Resp, Server};
+use common::{base64, bulk, int, ok, unbase64, Client, Resp, Server};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Number, Value};
@@ -123,16 +122,6 @@ impl Replica {
             .get(id, None, now_ms())
             .map_or(Value::Null, |v| v.into_owned())
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unbase64(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64 reply")
 }
 
 fn now_ms() -> u64 {

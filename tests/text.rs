@@ -7,21 +7,10 @@ mod common;
 
 use std::io::Read;
 
-use base64::Engine;
-use common::{bulk, encode, int, ok, Resp, Server};
+use common::{base64, bulk, encode, int, ok, unbase64, Resp, Server};
 use ussl_shards::owner_shard;
 use ussl_shards::text::trace::Trace;
 use ussl_shards::text::{TextDoc, TextLimits};
-
-fn base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unbase64(text: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .expect("base64 reply")
-}
 
 /// A three-argument multibulk request whose last argument is binary.
 fn binary_request(command: &str, id: &str, data: &[u8]) -> Vec<u8> {
