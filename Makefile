@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool clean wasm
+.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool bench-text clean wasm
 
 build:
 	$(CARGO) build --workspace
@@ -36,7 +36,8 @@ check: test-deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 
-# Runs the codec fuzz target for FUZZ_SECONDS (default 30) on the stable toolchain.
+# Runs every fuzz target (protocol codec, crdt-text merge) for FUZZ_SECONDS each (default 30) on
+# the stable toolchain.
 FUZZ_SECONDS ?= 30
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -54,6 +55,10 @@ bench: release
 bench-tool: release
 	python3 bench/usld_bench_runs.py seed-loads
 	python3 bench/usld_bench_runs.py generator
+
+# The native crdt-text benchmark (no server): the automerge-paper trace through TextDoc.
+bench-text:
+	$(CARGO) run --release -p ussl-shards --example text_native
 
 clean:
 	$(CARGO) clean

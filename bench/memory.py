@@ -5,9 +5,9 @@ the memory each server grew by, divided by N.
 
   bench/memory.py --usld target/release/usld [--documents 1000000] [--shards 1]
 
-usld's figure is the growth of its resident set (INFO memory's used_memory_rss, read from
-/proc/self/statm) and of the allocator's own count of live bytes (used_memory); Redis's figures
-are its used_memory (allocator bytes) and used_memory_rss. Each strategy loads into its own
+usld reports its resident set (from /proc/self/statm) as both used_memory and used_memory_rss;
+Redis's used_memory is its allocator's count of live bytes, used_memory_rss its resident set. The
+ratio compares resident sets, which both servers measure the same way. Each strategy loads into its own
 fresh server, so one strategy's leftovers never count against another.
 """
 import argparse
@@ -18,29 +18,14 @@ import subprocess
 import sys
 import time
 
+from compare_redis import free_port, wait_port
+
 BATCH = 10_000
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def connect(port, proc, name):
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{name} exited early with status {proc.returncode}")
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=60)
-            s.sendall(b"PING\r\n")
-            if s.recv(16).startswith(b"+PONG"):
-                return s
-            s.close()
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{name} did not start on port {port}")
+    wait_port(port, proc, name)
+    return socket.create_connection(("127.0.0.1", port), timeout=60)
 
 
 def resp(*args):
@@ -96,6 +81,8 @@ def load_commands(kind, n):
         commands += [resp("INC", key % i, "count", 1) for i in range(n)]
     elif kind == "crdt-set":
         commands += [resp("PUSH", key % i, "tags", "Alice") for i in range(n)]
+    elif kind == "crdt-text":
+        commands += [resp("SET", key % i, "name", '"Alice"') for i in range(n)]
     else:
         commands += [resp("SET", key % i, "name", "Alice") for i in range(n)]
     return commands
@@ -132,7 +119,7 @@ def main():
     ap.add_argument("--usld", default="target/release/usld")
     ap.add_argument("--documents", type=int, default=1_000_000)
     ap.add_argument("--shards", type=int, default=1)
-    ap.add_argument("--kinds", default="redis,lww,crdt-map,crdt-counter,crdt-set")
+    ap.add_argument("--kinds", default="redis,lww,crdt-map,crdt-counter,crdt-set,crdt-text")
     opts = ap.parse_args()
     rows = []
     for kind in opts.kinds.split(","):
@@ -141,14 +128,15 @@ def main():
         print(f"# {kind}: {used:.1f} allocated bytes/doc, {rss:.1f} RSS bytes/doc", file=sys.stderr)
     redis = next((r for r in rows if r[0] == "redis"), None)
     print(f"{opts.documents:,} documents, one short field each (`name`: `Alice`; sets: one element; "
-          f"counters: one field); usld --shards {opts.shards}; {os.cpu_count()} cores.\n")
-    print("| store | allocated bytes/doc | RSS bytes/doc | vs Redis (allocated) |")
+          f"counters: one field; text: one text field); usld --shards {opts.shards}; {os.cpu_count()} cores. Growth of "
+          f"INFO memory's used_memory and used_memory_rss over the load, per document (usld's "
+          f"used_memory is its RSS).\n")
+    print("| store | used_memory bytes/doc | RSS bytes/doc | RSS vs Redis RSS |")
     print("|---|---:|---:|---:|")
     for kind, used, rss in rows:
-        ratio = f"{used / redis[1]:.2f}" if redis else "-"
+        ratio = f"{rss / redis[2]:.2f}" if redis else "-"
         name = "Redis HSET" if kind == "redis" else f"usld {kind}"
         print(f"| {name} | {used:.0f} | {rss:.0f} | {ratio} |")
-
 
 if __name__ == "__main__":
     main()

@@ -243,15 +243,16 @@ impl Connection {
                 }
             };
             ShardCounters::add(&self.shard.counters.commands, 1);
-            if let Some(close) = self.dispatch(request.args, round) {
+            if let Some(close) = self.dispatch(request.args, request.inline, round) {
                 return Framed::Stop(close);
             }
         }
         Framed::RoundFull
     }
 
-    /// Routes one request; returns why to close when the request ends the connection.
-    fn dispatch(&mut self, args: Vec<Bytes>, round: &mut Round) -> Option<Close> {
+    /// Routes one request (`inline` when it came as an inline line); returns why to close when
+    /// the request ends the connection.
+    fn dispatch(&mut self, args: Vec<Bytes>, inline: bool, round: &mut Round) -> Option<Close> {
         let name = args.first().cloned().unwrap_or_default();
         if looks_like_http(&name) {
             return Some(Close::Refused(
@@ -265,7 +266,7 @@ impl Connection {
             return None;
         }
         let config = &self.shard.shared.config;
-        let command = match command::parse(args, config, self.session.id) {
+        let command = match command::parse(args, inline, config, self.session.id) {
             Ok(command) => command,
             Err(reply) => {
                 round.push_reply(reply);

@@ -6,11 +6,15 @@
 //! [`Slot`] saying where its reply will come from, and [`Round::finish`] fills the slots in order.
 //! Per-shard order is kept because each shard applies its batch in order, which is all a
 //! connection can observe: two commands on one document always go to the same shard.
+//!
+//! Consecutive SPLICEs on one local document are held back and applied together, in one yrs
+//! transaction, as soon as another command (or the end of the round) comes; remote shards do the
+//! same with the runs in their batch ([`Shard::op_apply_all`]).
 
 use bytes::Bytes;
 use futures_channel::oneshot;
 
-use crate::command::{info, DocCommand, Info, Keys, Presence};
+use crate::command::{info, DocCommand, Info, Keys, Presence, Splice};
 use crate::protocol::Reply;
 use crate::router::{OpOutput, ShardOp};
 use crate::shard::{now_ms, Shard};
@@ -48,6 +52,8 @@ pub struct Round {
     outgoing: Vec<Vec<ShardOp>>,
     /// The time every command of the round is applied at, on this shard.
     now_ms: u64,
+    /// Local SPLICEs on one document waiting to run as one batch, with their slots.
+    splices: Vec<(usize, Splice)>,
 }
 
 impl Round {
@@ -57,6 +63,7 @@ impl Round {
             slots: Vec::new(),
             outgoing: (0..shards).map(|_| Vec::new()).collect(),
             now_ms: now_ms(),
+            splices: Vec::new(),
         }
     }
 
@@ -80,10 +87,37 @@ impl Round {
         self.slots.push(Slot::Acked { reply, acks });
     }
 
-    /// Adds a document command: applied now when this shard owns the document, else queued.
+    /// Adds a document command: applied now when this shard owns the document (a SPLICE is
+    /// held for its batch), else queued.
     pub fn push_doc(&mut self, shard: &Shard, command: DocCommand) {
         let owner = shard.owner(command.id());
+        if owner == shard.id {
+            if let DocCommand::Splice(splice) = command {
+                if self
+                    .splices
+                    .first()
+                    .is_some_and(|(_, first)| first.id != splice.id)
+                {
+                    self.flush_splices(shard);
+                }
+                self.splices.push((self.slots.len(), splice));
+                self.slots.push(Slot::Ready(Reply::Nil));
+                return;
+            }
+        }
         self.push_owned(shard, owner, ShardOp::Doc(command));
+    }
+
+    /// Applies the held SPLICEs as one batch and fills their slots.
+    fn flush_splices(&mut self, shard: &Shard) {
+        if self.splices.is_empty() {
+            return;
+        }
+        let (slots, splices): (Vec<usize>, Vec<Splice>) = self.splices.drain(..).unzip();
+        let replies = shard.op_splice_batch(splices, self.now_ms);
+        for (slot, reply) in slots.into_iter().zip(replies) {
+            self.slots[slot] = Slot::Ready(reply);
+        }
     }
 
     /// Adds a `PRESENCE`, which runs where the document lives.
@@ -96,6 +130,7 @@ impl Round {
     /// else queued for it.
     fn push_owned(&mut self, shard: &Shard, owner: usize, op: ShardOp) {
         let slot = if owner == shard.id {
+            self.flush_splices(shard);
             match shard.op_apply(op, self.now_ms) {
                 OpOutput::Reply(reply) => Slot::Ready(reply),
                 _ => Slot::Ready(Reply::error("internal error: unexpected output")),
@@ -112,6 +147,7 @@ impl Round {
 
     /// Adds a `KEYS`, gathered from every shard.
     pub fn push_keys(&mut self, shard: &Shard, keys: Keys) {
+        self.flush_splices(shard);
         let local = match shard.op_apply(ShardOp::Keys(keys.clone()), self.now_ms) {
             OpOutput::Keys(ids) => ids,
             _ => Vec::new(),
@@ -122,6 +158,7 @@ impl Round {
 
     /// Adds an `INFO`, which needs every shard's counters.
     pub fn push_info(&mut self, shard: &Shard, info: Info) {
+        self.flush_splices(shard);
         let parts = self.queue_everywhere(shard, |_| ShardOp::Stats);
         let local = shard.stats();
         self.slots.push(Slot::Info { info, local, parts });
@@ -145,7 +182,8 @@ impl Round {
     }
 
     /// Sends the queued batches, waits for their outputs, and returns every reply in request order.
-    pub async fn finish(self, shard: &Shard) -> Vec<Reply> {
+    pub async fn finish(mut self, shard: &Shard) -> Vec<Reply> {
+        self.flush_splices(shard);
         let mut pending = Vec::new();
         for (to, ops) in self.outgoing.into_iter().enumerate() {
             if !ops.is_empty() {

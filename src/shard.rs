@@ -14,9 +14,9 @@ use bytes::Bytes;
 use futures_channel::oneshot;
 use glommio::channels::shared_channel::ConnectedReceiver;
 use glommio::channels::shared_channel::ConnectedSender;
-use ussl_shards::{json_text, Store};
+use ussl_shards::{json_text, Change, Edit, Path, Store};
 
-use crate::command::{DocCommand, Presence as PresenceCommand};
+use crate::command::{outcome_reply, store_error, DocCommand, Presence as PresenceCommand, Splice};
 use crate::protocol::Reply;
 use crate::pubsub::{EventBuilder, Links, Notice, Presence, Routes, Subscribers};
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
@@ -137,24 +137,36 @@ impl Shard {
             .borrow()
             .destinations(command.id().as_bytes(), &mut destinations);
         let watched = (!destinations.is_empty()).then(|| command.id().to_owned());
-        let mut store = self.store.borrow_mut();
-        let (reply, change) = command.apply(&mut store, now_ms);
-        let expired = store.has_expired().then(|| store.take_expired());
+        let (reply, change) = command.apply(&mut self.store.borrow_mut(), now_ms);
         if let (Some(id), Some(change)) = (watched, change) {
-            let payload = match store.document(&id, now_ms) {
-                Some(document) => json_text::to_text(&document.event(&id, &change)),
-                // The change removed the document: nothing left to read, only the version.
-                None => EventBuilder::new(change.op.name())
-                    .field("id", id.as_str())
-                    .field("version", change.version)
-                    .encode()
-                    .to_vec(),
-            };
-            drop(store);
-            self.send_event(&id, &Bytes::from(payload), &destinations);
+            self.publish_change(&id, &change, &destinations, now_ms);
         }
-        self.publish_expired(expired.unwrap_or_default());
+        self.publish_store_expired();
         reply
+    }
+
+    /// Renders `change` of document `id` (owned here, changed just now) as an event and sends it
+    /// to `destinations`. Must run before the next change to the document.
+    fn publish_change(&self, id: &str, change: &Change, destinations: &[usize], now_ms: u64) {
+        let payload = match self.store.borrow_mut().document(id, now_ms) {
+            Some(document) => json_text::to_text(&document.event(id, change)),
+            // The change removed the document: nothing left to read, only the version.
+            None => EventBuilder::new(change.op.name())
+                .field("id", id)
+                .field("version", change.version)
+                .encode()
+                .to_vec(),
+        };
+        self.send_event(id, &Bytes::from(payload), destinations);
+    }
+
+    /// Publishes the expiry of the documents the store removed since it was last asked.
+    fn publish_store_expired(&self) {
+        let expired = {
+            let mut store = self.store.borrow_mut();
+            store.has_expired().then(|| store.take_expired())
+        };
+        self.publish_expired(expired.unwrap_or_default());
     }
 
     /// Tells subscribers that these documents (owned here) expired.
@@ -319,6 +331,73 @@ impl Shard {
         }
     }
 
+    /// Applies a run of SPLICEs on one document in one yrs transaction and returns their
+    /// replies in order. Must only be given a document this shard owns.
+    pub fn op_splice_batch(&self, splices: Vec<Splice>, now_ms: u64) -> Vec<Reply> {
+        let Some(id) = splices.first().map(|splice| splice.id.clone()) else {
+            return Vec::new();
+        };
+        assert_eq!(
+            self.owner(&id),
+            self.id,
+            "document routed to the wrong shard"
+        );
+        let edits: Vec<(Path, Edit)> = splices
+            .into_iter()
+            .map(|splice| {
+                let (_, path, edit) = splice.into_edit();
+                (path, edit)
+            })
+            .collect();
+        let count = edits.len();
+        let mut destinations = Vec::new();
+        self.routes
+            .borrow()
+            .destinations(id.as_bytes(), &mut destinations);
+        let result = self.store.borrow_mut().edit_text_batch(&id, edits, now_ms);
+        let replies = match result {
+            Ok((outcomes, change)) => {
+                if let (Some(change), false) = (change, destinations.is_empty()) {
+                    self.publish_change(&id, &change, &destinations, now_ms);
+                }
+                outcomes.into_iter().map(outcome_reply).collect()
+            }
+            Err(error) => {
+                let reply = store_error(error);
+                (0..count).map(|_| reply.clone()).collect()
+            }
+        };
+        self.publish_store_expired();
+        replies
+    }
+
+    /// Applies a batch of ops in order, running each run of consecutive SPLICEs on one document
+    /// as one batch ([`Shard::op_splice_batch`]).
+    pub fn op_apply_all(&self, ops: Vec<ShardOp>, now_ms: u64) -> Vec<OpOutput> {
+        let mut outputs = Vec::with_capacity(ops.len());
+        let mut run: Vec<Splice> = Vec::new();
+        for op in ops {
+            match op {
+                ShardOp::Doc(DocCommand::Splice(splice))
+                    if run.first().is_none_or(|first| first.id == splice.id) =>
+                {
+                    run.push(splice);
+                }
+                op => {
+                    let replies = self.op_splice_batch(std::mem::take(&mut run), now_ms);
+                    outputs.extend(replies.into_iter().map(OpOutput::Reply));
+                    match op {
+                        ShardOp::Doc(DocCommand::Splice(splice)) => run.push(splice),
+                        op => outputs.push(self.op_apply(op, now_ms)),
+                    }
+                }
+            }
+        }
+        let replies = self.op_splice_batch(run, now_ms);
+        outputs.extend(replies.into_iter().map(OpOutput::Reply));
+        outputs
+    }
+
     /// A copy of this shard's counters.
     pub fn stats(&self) -> ShardStats {
         let store = self.store.borrow();
@@ -368,8 +447,7 @@ impl Shard {
         while let Some(message) = receiver.recv().await {
             match message {
                 ShardMessage::Batch { ops, reply } => {
-                    let now = now_ms();
-                    let outputs = ops.into_iter().map(|op| self.op_apply(op, now)).collect();
+                    let outputs = self.op_apply_all(ops, now_ms());
                     ShardCounters::add(&self.counters.remote_batches, 1);
                     // The connection may have closed meanwhile; its results are then dropped.
                     let _ = reply.send(outputs);

@@ -6,17 +6,19 @@
 
 mod common;
 
-use common::{bulk, int, ok, Client, Resp, Server};
+use common::{base64, bulk, int, ok, unbase64, Client, Resp, Server};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Number, Value};
-use ussl_shards::{Edit, Path, Store, Strategy};
+use ussl_shards::{Edit, Path, Store, Strategy, SyncReply};
 
 /// A client's replica of some documents, and how far it has synced each with the server.
 struct Replica {
     store: Store,
     /// Per document: the server version last synced from, and the local version last pushed.
     marks: std::collections::HashMap<String, (u64, u64)>,
+    /// Per `crdt-text` document: the server's Yjs state vector from the last SYNC.
+    text_marks: std::collections::HashMap<String, Vec<u8>>,
 }
 
 impl Replica {
@@ -24,6 +26,7 @@ impl Replica {
         Replica {
             store: Store::with_replica_seed(seed),
             marks: Default::default(),
+            text_marks: Default::default(),
         }
     }
 
@@ -34,8 +37,15 @@ impl Replica {
 
     /// Hands the server what changed here since the last push (`MERGE`).
     fn push(&mut self, client: &mut Client, id: &str) {
+        if id.starts_with("r:text") {
+            return self.push_text(client, id);
+        }
         let pushed = self.marks.get(id).map_or(0, |m| m.1);
-        let Some(update) = self.store.sync(id, pushed, now_ms()) else {
+        let Some(update) = self
+            .store
+            .document(id, now_ms())
+            .map(|d| d.json_since(pushed))
+        else {
             return;
         };
         let reply = client.cmd(&[
@@ -50,8 +60,45 @@ impl Replica {
         self.marks.entry(id.into()).or_default().1 = update.version;
     }
 
+    /// Hands a `crdt-text` document's edits the server lacks (by its last state vector) to
+    /// the server, as base64 on an inline line.
+    fn push_text(&mut self, client: &mut Client, id: &str) {
+        let server_vector = self.text_marks.get(id).cloned().unwrap_or_default();
+        let Ok(Some(SyncReply::Yjs { update, .. })) = self.store.sync(id, &server_vector, now_ms())
+        else {
+            return;
+        };
+        let reply = client.inline(&format!("MERGE {id} {}", base64(&update)));
+        assert!(
+            matches!(reply, Resp::Int(0 | 1)),
+            "MERGE answered {reply:?}"
+        );
+    }
+
+    /// Takes what the server has of a `crdt-text` document that this replica lacks.
+    fn pull_text(&mut self, client: &mut Client, id: &str) {
+        let own_vector = match self.store.sync(id, b"", now_ms()) {
+            Ok(Some(SyncReply::Yjs { state_vector, .. })) => base64(&state_vector),
+            _ => String::new(),
+        };
+        let reply = client.inline(&format!("SYNC {id} {own_vector}"));
+        let Resp::Array(Some(parts)) = reply else {
+            panic!("SYNC answered {reply:?}");
+        };
+        let update = unbase64(&parts[0].text());
+        let _ = self
+            .store
+            .merge(id, &update, now_ms())
+            .expect("server update merges");
+        self.text_marks
+            .insert(id.into(), unbase64(&parts[1].text()));
+    }
+
     /// Takes what the server has that this replica is missing (`SYNC`).
     fn pull(&mut self, client: &mut Client, id: &str) {
+        if id.starts_with("r:text") {
+            return self.pull_text(client, id);
+        }
         let since = self.marks.get(id).map_or(0, |m| m.0);
         let reply = client.cmd(&["SYNC", id, &since.to_string()]);
         let Resp::Array(Some(parts)) = reply else {
@@ -150,8 +197,10 @@ fn bad_updates_and_state_vectors_are_refused_and_harm_nothing() {
     let server = Server::start(&["--shards", "2"]);
     let mut client = server.connect();
     assert_eq!(client.cmd(&["SET", "doc", "a", "1"]), ok());
-    let cases: [(&[&str], &str); 5] = [
-        (&["MERGE", "doc", "not json"], "ERR invalid update"),
+    let cases: [(&[&str], &str); 7] = [
+        // Not JSON, so taken for a Yjs update: one for crdt-text, not for this lww document.
+        (&["MERGE", "doc", "not json"], "WRONGTYPE"),
+        (&["MERGE", "doc", "{not json"], "ERR invalid update"),
         (
             &["MERGE", "doc", r#"{"strategy": "crdt-set"}"#],
             "WRONGTYPE",
@@ -173,6 +222,7 @@ fn bad_updates_and_state_vectors_are_refused_and_harm_nothing() {
             "ERR invalid update",
         ),
         (&["SYNC", "doc", "-5"], "ERR invalid update"),
+        (&["MERGE", "doc", "\u{1}\u{0}"], "WRONGTYPE"),
     ];
     for (args, prefix) in cases {
         let reply = client.cmd(args);
@@ -183,9 +233,41 @@ fn bad_updates_and_state_vectors_are_refused_and_harm_nothing() {
     assert_eq!(reply, Resp::Array(Some(vec![bulk("null"), bulk("0")])));
 }
 
-/// One random live write for a document of `strategy`.
-fn random_edit(rng: &mut StdRng, strategy: Strategy, tag: &str) -> (&'static str, Edit) {
+/// One random live write for a document of `strategy`; `lengths` gives a text field's length
+/// in code points on the replica that writes.
+fn random_edit(
+    rng: &mut StdRng,
+    strategy: Strategy,
+    tag: &str,
+    lengths: impl Fn(&str) -> usize,
+) -> (&'static str, Edit) {
     match strategy {
+        Strategy::CrdtText if rng.gen_bool(0.5) => {
+            // Only inserts: every token must survive.
+            let index = rng.gen_range(0..=lengths("kept"));
+            let text = format!("<{tag}>");
+            (
+                "kept",
+                Edit::Splice {
+                    index,
+                    delete: 0,
+                    text,
+                },
+            )
+        }
+        Strategy::CrdtText => {
+            let len = lengths("scratch");
+            let index = rng.gen_range(0..=len);
+            let delete = rng.gen_range(0..=(len - index).min(3));
+            (
+                "scratch",
+                Edit::Splice {
+                    index,
+                    delete,
+                    text: "ab".into(),
+                },
+            )
+        }
         Strategy::CrdtCounter => (
             ["hits", "stats.errors"][rng.gen_range(0..2)],
             Edit::Increment(Number::from(rng.gen_range(-3..6))),
@@ -220,6 +302,7 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
         ("r:map", Strategy::CrdtMap),
         ("r:counter", Strategy::CrdtCounter),
         ("r:set", Strategy::CrdtSet),
+        ("r:text", Strategy::CrdtText),
     ];
     let mut admin = server.connect();
     for (id, strategy) in docs {
@@ -238,6 +321,7 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
     }
     let mut expected_counter = std::collections::BTreeMap::<&str, i64>::new();
     let mut kept = Vec::new();
+    let mut kept_text = Vec::new();
     let mut online = vec![true; replicas.len()];
     for step in 0..300 {
         let r = rng.gen_range(0..replicas.len());
@@ -245,7 +329,12 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
         let tag = format!("w{step}");
         match rng.gen_range(0..10) {
             0..=5 => {
-                let (path, edit) = random_edit(&mut rng, strategy, &tag);
+                let shown = replicas[r].0.read(id);
+                let lengths = |field: &str| shown[field].as_str().map_or(0, |t| t.chars().count());
+                let (path, edit) = random_edit(&mut rng, strategy, &tag, lengths);
+                if path == "kept" && strategy == Strategy::CrdtText {
+                    kept_text.push(format!("<{tag}>"));
+                }
                 if let Edit::Increment(delta) = &edit {
                     *expected_counter.entry(path).or_default() += delta.as_i64().unwrap_or(0);
                 }
@@ -259,7 +348,9 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
                 replica.push(client, id);
                 // Sometimes the same update goes twice (a retry after a lost reply).
                 if rng.gen_bool(0.3) {
-                    replica.marks.get_mut(id).expect("synced").1 = 0;
+                    if let Some(marks) = replica.marks.get_mut(id) {
+                        marks.1 = 0;
+                    }
                     replica.push(client, id);
                 }
             }
@@ -311,6 +402,17 @@ fn replicas_and_the_server_converge_under_random_offline_edits() {
             "seed {seed}: counter {path} lost an increment"
         );
     }
+    // Inserts land anywhere, inside other inserts too, so compare the characters: every
+    // inserted character is there, and nothing else.
+    let text = admin.cmd(&["GET", "r:text", "PATH", "kept"]).json();
+    let mut shown: Vec<char> = text.as_str().unwrap_or_default().chars().collect();
+    let mut inserted: Vec<char> = kept_text.concat().chars().collect();
+    shown.sort_unstable();
+    inserted.sort_unstable();
+    assert_eq!(
+        shown, inserted,
+        "seed {seed}: a text insert was lost: {text}"
+    );
     let sets = admin.cmd(&["GET", "r:set", "PATH", "kept"]).json();
     for value in kept {
         assert!(

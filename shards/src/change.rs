@@ -25,6 +25,10 @@ pub struct Change {
     pub op: Op,
     /// The path written; `None` for whole-document changes.
     pub path: Option<Path>,
+    /// For `crdt-text`: the Yjs v1 update the write produced (yrs hands it over anyway, and it
+    /// cannot be rebuilt from the document afterwards). `None` for the JSON strategies, whose
+    /// update is read back from the document.
+    pub text_update: Option<Box<[u8]>>,
 }
 
 /// The kind of write a [`Change`] records.

@@ -20,13 +20,14 @@ use crate::strategy::lww::Registers;
 use crate::strategy::set::Sets;
 use crate::strategy::{map, Strategy};
 use crate::sync::{self, Update};
+use crate::text::{MergeStatus, TextDoc, TextEdit, TextLimits};
 use crate::value;
 
 /// A document: its strategy's state, a version bumped by every change, and an optional expiry.
 ///
 /// Kept small (48 bytes), since a shard holds millions: the strategies' state is boxed or
 /// compact (see [`crate::strategy::compact`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Document {
     body: Body,
     version: u64,
@@ -36,12 +37,27 @@ pub struct Document {
 }
 
 /// The state of each strategy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Body {
     Lww(RegisterDoc),
     Map(RegisterDoc),
     Counter(Box<Counters>),
     Set(Box<Sets>),
+    Text(Box<TextDoc>),
+}
+
+/// What SYNC answers: an update and the sender's state vector.
+#[derive(Debug)]
+pub enum SyncReply {
+    /// A JSON-synced document: the update, which carries the version (its state vector).
+    Json(Update),
+    /// A `crdt-text` document: Yjs v1 bytes.
+    Yjs {
+        /// What the replica is missing.
+        update: Vec<u8>,
+        /// The document's own state vector.
+        state_vector: Vec<u8>,
+    },
 }
 
 /// A live write, addressed to a path.
@@ -57,6 +73,15 @@ pub enum Edit {
     Pull(Value),
     /// INC: add to a number.
     Increment(Number),
+    /// SPLICE: delete `delete` code points at `index` of a text, then insert `text` there.
+    Splice {
+        /// Where, in Unicode code points.
+        index: usize,
+        /// How many code points to delete.
+        delete: usize,
+        /// What to insert.
+        text: String,
+    },
 }
 
 impl Edit {
@@ -68,6 +93,7 @@ impl Edit {
             Edit::Push(_) => Op::Push,
             Edit::Pull(_) => Op::Pull,
             Edit::Increment(_) => Op::Increment,
+            Edit::Splice { .. } => Op::Splice,
         }
     }
 
@@ -79,6 +105,7 @@ impl Edit {
             Edit::Push(_) => "PUSH",
             Edit::Pull(_) => "PULL",
             Edit::Increment(_) => "INC",
+            Edit::Splice { .. } => "SPLICE",
         }
     }
 }
@@ -97,6 +124,10 @@ pub enum Outcome {
     /// The number after the write (INC).
     Number(Number),
 }
+
+/// What a batch of text writes did: each write's outcome or error, and one change for them all
+/// (`None` when none changed anything).
+pub type TextBatch = (Vec<Result<Outcome, StoreError>>, Option<Change>);
 
 /// Hands out stamps for one document's live writes: the store's clock, the time of the request,
 /// and the document's own server replica id.
@@ -119,15 +150,22 @@ impl Document {
     /// Makes an empty document (it reads as `{}`).
     ///
     /// `expires_at_ms` is an absolute time in milliseconds on the same clock the store is given
-    /// as `now_ms`, or `None` for a document that lives until deleted. `crdt-text` is made by
-    /// the text module and is refused here.
-    pub fn new(strategy: Strategy, expires_at_ms: Option<u64>) -> Result<Document, StoreError> {
+    /// as `now_ms`, or `None` for a document that lives until deleted. `replica` is the
+    /// server's replica id for the document, which `crdt-text` writes under as its Yjs client
+    /// id (the other strategies take it per write).
+    pub fn new(
+        strategy: Strategy,
+        expires_at_ms: Option<u64>,
+        replica: u64,
+    ) -> Result<Document, StoreError> {
         let body = match strategy {
             Strategy::Lww => Body::Lww(RegisterDoc::default()),
             Strategy::CrdtMap => Body::Map(RegisterDoc::default()),
             Strategy::CrdtCounter => Body::Counter(Box::default()),
             Strategy::CrdtSet => Body::Set(Box::default()),
-            Strategy::CrdtText => return Err(StoreError::NotSupported(strategy)),
+            Strategy::CrdtText => {
+                Body::Text(Box::new(TextDoc::new(replica, TextLimits::default())?))
+            }
         };
         Ok(Document {
             body,
@@ -143,6 +181,7 @@ impl Document {
             Body::Map(_) => Strategy::CrdtMap,
             Body::Counter(_) => Strategy::CrdtCounter,
             Body::Set(_) => Strategy::CrdtSet,
+            Body::Text(_) => Strategy::CrdtText,
         }
     }
 
@@ -163,6 +202,7 @@ impl Document {
             Body::Map(doc) => Cow::Owned(sorted(doc.tree().root())),
             Body::Counter(doc) => Cow::Owned(doc.render()),
             Body::Set(doc) => Cow::Owned(doc.render()),
+            Body::Text(doc) => Cow::Owned(doc.to_json()),
         }
     }
 
@@ -221,7 +261,18 @@ impl Document {
     ) -> Result<(Outcome, Option<Change>), StoreError> {
         let version = self.version + 1;
         let op = edit.op();
+        if matches!(edit, Edit::Splice { .. }) && self.strategy() != Strategy::CrdtText {
+            return Err(splice_refused(self.strategy()));
+        }
+        let mut text_update = None;
         let (outcome, changed) = match &mut self.body {
+            Body::Text(doc) => {
+                let (mut outcomes, update) = edit_text(doc, vec![(path.clone(), edit)]);
+                let outcome = outcomes.pop().unwrap_or(Ok(Outcome::Done))?;
+                let changed = !update.is_empty();
+                text_update = changed.then(|| update.into_boxed_slice());
+                (outcome, changed)
+            }
             Body::Lww(doc) => edit_register_doc(doc, &path, edit, stamper.next(), version, false)?,
             Body::Map(doc) => edit_register_doc(doc, &path, edit, stamper.next(), version, true)?,
             Body::Counter(doc) => edit_counter(doc, &path, edit, stamper.replica, version)?,
@@ -235,8 +286,32 @@ impl Document {
             version,
             op,
             path: Some(path),
+            text_update,
         };
         Ok((outcome, Some(change)))
+    }
+
+    /// Applies many live writes to a `crdt-text` document in one yrs transaction (a yrs
+    /// transaction costs tens of microseconds, so a shard applies a round's queued SPLICEs of
+    /// one document together). Returns each write's outcome or error (a refused write changes
+    /// nothing and does not affect the others) and one change for them all, `None` when none
+    /// changed anything. On a document of another strategy every write is refused.
+    pub fn edit_text_batch(&mut self, edits: Vec<(Path, Edit)>) -> TextBatch {
+        let Body::Text(doc) = &mut self.body else {
+            let strategy = self.strategy();
+            let refused = edits
+                .iter()
+                .map(|_| Err(splice_refused(strategy)))
+                .collect();
+            return (refused, None);
+        };
+        let (outcomes, update) = edit_text(doc, edits);
+        if update.is_empty() {
+            return (outcomes, None);
+        }
+        let version = self.version + 1;
+        let change = self.bump(version, Op::Splice, Some(update.into_boxed_slice()));
+        (outcomes, Some(change))
     }
 
     /// Records a whole-document change (CREATE, or a re-creation) as a new version.
@@ -246,25 +321,56 @@ impl Document {
             version: self.version,
             op,
             path: None,
+            text_update: None,
         }
     }
 
-    /// Joins a replica's update; `None` when it held nothing new. Every element is validated
-    /// before any is applied, so a refused update leaves the document as it was.
+    /// Joins a replica's update; `None` when it held nothing new. For `crdt-text` the update is
+    /// a Yjs v1 update; for the other strategies the JSON of [`crate::sync`]. Every element is
+    /// validated before any is applied, so a refused update leaves the document as it was.
     pub fn merge(
         &mut self,
-        update: Update,
+        update: &[u8],
         clock: &mut Clock,
         now_ms: u64,
     ) -> Result<Option<Change>, StoreError> {
-        let strategy = update.strategy()?;
-        if strategy != self.strategy() {
+        let version = self.version + 1;
+        let strategy = self.strategy();
+        // A JSON update names its strategy; anything else is a Yjs update, for crdt-text.
+        let json = if sync::is_json(update) {
+            Some(Update::parse(update)?)
+        } else {
+            None
+        };
+        let named = match &json {
+            Some(json) => json.strategy()?,
+            None => Strategy::CrdtText,
+        };
+        if named != strategy {
             return Err(StoreError::StrategyMismatch {
-                document: self.strategy(),
-                update: strategy,
+                document: strategy,
+                update: named,
             });
         }
-        let version = self.version + 1;
+        if let Body::Text(doc) = &mut self.body {
+            let merged = doc.merge(update)?;
+            if merged.status == MergeStatus::Duplicate {
+                return Ok(None);
+            }
+            // A held update changes nothing visible yet, but is new state to keep.
+            let bytes = match merged.status {
+                MergeStatus::Held => update.to_vec(),
+                _ => merged.update,
+            };
+            return Ok(Some(self.bump(
+                version,
+                Op::Merge,
+                Some(bytes.into_boxed_slice()),
+            )));
+        }
+        let Some(update) = json else {
+            return Ok(None);
+        };
         let mut changed = false;
         match &mut self.body {
             Body::Lww(doc) | Body::Map(doc) => {
@@ -289,21 +395,51 @@ impl Document {
                     changed |= doc.merge(&path, element);
                 }
             }
+            Body::Text(_) => {}
         }
-        if !changed {
-            return Ok(None);
-        }
-        self.version = version;
-        Ok(Some(Change {
-            version,
-            op: Op::Merge,
-            path: None,
-        }))
+        Ok(changed.then(|| self.bump(version, Op::Merge, None)))
     }
 
-    /// The update holding everything that changed here after version `since`: what a replica
-    /// that last synced at `since` is missing (`0` for everything).
-    pub fn sync(&self, since: u64) -> Update {
+    /// Moves to `version` and records a whole-document change.
+    fn bump(&mut self, version: u64, op: Op, text_update: Option<Box<[u8]>>) -> Change {
+        self.version = version;
+        Change {
+            version,
+            op,
+            path: None,
+            text_update,
+        }
+    }
+
+    /// What SYNC answers to a replica holding `state_vector`: for `crdt-text` the Yjs v1 diff
+    /// against that state vector (empty for everything) and the document's own; for the other
+    /// strategies the JSON update of what changed after the version `state_vector` spells in
+    /// decimal (empty for everything).
+    pub fn sync(&self, state_vector: &[u8]) -> Result<SyncReply, StoreError> {
+        if let Body::Text(doc) = &self.body {
+            // An empty Yjs state vector: zero clients.
+            let state_vector = if state_vector.is_empty() {
+                &[0][..]
+            } else {
+                state_vector
+            };
+            return Ok(SyncReply::Yjs {
+                update: doc.diff(state_vector)?,
+                state_vector: doc.state_vector(),
+            });
+        }
+        let since = if state_vector.is_empty() {
+            0
+        } else {
+            sync::parse_since(state_vector)?
+        };
+        Ok(SyncReply::Json(self.json_since(since)))
+    }
+
+    /// The JSON update holding everything that changed here after version `since`: what a
+    /// replica that last synced at `since` is missing (`0` for everything). Empty for
+    /// `crdt-text`, which syncs by Yjs state vector instead.
+    pub fn json_since(&self, since: u64) -> Update {
         match &self.body {
             Body::Lww(doc) => {
                 sync::registers_since(&doc.tree(), Strategy::Lww, self.version, since)
@@ -313,13 +449,17 @@ impl Document {
             }
             Body::Counter(doc) => sync::counters_since(doc, self.version, since),
             Body::Set(doc) => sync::elements_since(doc, self.version, since),
+            Body::Text(_) => Update::empty(Strategy::CrdtText, self.version),
         }
     }
 
     /// The incremental update of one change: exactly what that version changed, to persist and
     /// replay through [`Document::merge`]. Must be called before the next change.
     pub fn update_for(&self, change: &Change) -> Vec<u8> {
-        self.sync(change.version.saturating_sub(1)).to_bytes()
+        match &change.text_update {
+            Some(update) => update.to_vec(),
+            None => self.json_since(change.version.saturating_sub(1)).to_bytes(),
+        }
     }
 
     /// The delta event of one change, for subscribers: the op, the path, what the path holds
@@ -356,6 +496,99 @@ fn with_tree<T, E>(
     let result = operation(&mut tree);
     *doc = RegisterDoc::store(tree);
     result
+}
+
+/// Live writes on a `crdt-text` document, in one yrs transaction: SET of a string replaces a
+/// field's text, DEL of a field empties it, SPLICE edits it; fields are top-level names.
+/// Returns each write's outcome or error, and the Yjs v1 update of them all (empty when none
+/// changed anything).
+fn edit_text(
+    doc: &mut TextDoc,
+    edits: Vec<(Path, Edit)>,
+) -> (Vec<Result<Outcome, StoreError>>, Vec<u8>) {
+    let mut outcomes: Vec<Result<Outcome, StoreError>> = Vec::with_capacity(edits.len());
+    let mut text_edits = Vec::with_capacity(edits.len());
+    // Which outcome slot each text edit fills, and the kind of outcome it makes.
+    let mut slots = Vec::with_capacity(edits.len());
+    for (path, edit) in edits {
+        match text_edit(doc, &path, edit) {
+            Ok((text_edit, kind)) => {
+                slots.push((outcomes.len(), kind));
+                outcomes.push(Ok(Outcome::Done));
+                text_edits.push(text_edit);
+            }
+            Err(error) => outcomes.push(Err(error)),
+        }
+    }
+    let (results, update) = doc.apply_batch(&text_edits);
+    for ((slot, kind), result) in slots.into_iter().zip(results) {
+        outcomes[slot] = result.map_err(StoreError::from).map(|len| match kind {
+            TextOutcome::Replaced => Outcome::Done,
+            TextOutcome::Cleared(had_text) => Outcome::Deleted(had_text),
+            TextOutcome::Spliced => Outcome::Length(len),
+        });
+    }
+    (outcomes, update)
+}
+
+/// What a text write answers.
+#[derive(Debug, Clone, Copy)]
+enum TextOutcome {
+    /// SET: `+OK`.
+    Replaced,
+    /// DEL: whether the field had text.
+    Cleared(bool),
+    /// SPLICE: the field's new length.
+    Spliced,
+}
+
+/// Turns a live write on a `crdt-text` document into the text module's edit.
+fn text_edit(
+    doc: &TextDoc,
+    path: &Path,
+    edit: Edit,
+) -> Result<(TextEdit, TextOutcome), StoreError> {
+    let refuse = |command, hint| StoreError::WrongStrategy {
+        command,
+        strategy: Strategy::CrdtText,
+        hint,
+    };
+    let [segment] = path.segments() else {
+        return Err(refuse(
+            edit.command(),
+            "crdt-text fields are top-level names, such as 'content'",
+        ));
+    };
+    let field = segment.key().into_owned();
+    Ok(match edit {
+        Edit::Set(Value::String(text)) => {
+            (TextEdit::Replace { field, text }, TextOutcome::Replaced)
+        }
+        Edit::Delete => {
+            let had_text = doc.field_len(&field) > 0;
+            (TextEdit::Clear { field }, TextOutcome::Cleared(had_text))
+        }
+        Edit::Splice {
+            index,
+            delete,
+            text,
+        } => (
+            TextEdit::Splice {
+                field,
+                index,
+                delete,
+                insert: text,
+            },
+            TextOutcome::Spliced,
+        ),
+        Edit::Set(_) => return Err(refuse("SET", "crdt-text fields hold text: SET a string")),
+        other => {
+            return Err(refuse(
+                other.command(),
+                "crdt-text documents take SET of a string, SPLICE and DEL",
+            ))
+        }
+    })
 }
 
 /// A copy of `value` with every map's keys in sorted order.
@@ -438,7 +671,18 @@ fn edit_registers(
             let sum = doc.increment(path, &delta, stamp, version)?;
             (Outcome::Number(sum), true)
         }
+        Edit::Splice { .. } => return Err(splice_refused(Strategy::Lww)),
     })
+}
+
+/// SPLICE on a document that holds no text. [`Document::edit`] refuses it before dispatching;
+/// the strategies' functions refuse it too rather than assume.
+fn splice_refused(strategy: Strategy) -> StoreError {
+    StoreError::WrongStrategy {
+        command: "SPLICE",
+        strategy,
+        hint: "SPLICE edits crdt-text documents",
+    }
 }
 
 /// A live write on `crdt-counter`.
@@ -544,6 +788,7 @@ fn edit_whole_set(
                 found: JsonKind::Array,
             })
         }
+        Edit::Splice { .. } => return Err(splice_refused(Strategy::CrdtSet)),
     })
 }
 
@@ -621,6 +866,7 @@ fn edit_element(
             Outcome::Number(value::increment(&mut wrapper, &inner, &delta)?),
             true,
         ),
+        Edit::Splice { .. } => return Err(splice_refused(Strategy::CrdtSet)),
     };
     if changed {
         let edited = wrapper
@@ -670,7 +916,7 @@ mod tests {
             Strategy::CrdtCounter,
             Strategy::CrdtSet,
         ] {
-            let document = Document::new(strategy, None).expect("supported");
+            let document = Document::new(strategy, None, 1).expect("supported");
             assert_eq!(document.root().as_ref(), &json!({}));
             assert_eq!(document.strategy(), strategy);
             assert_eq!(document.version(), 0);
@@ -688,13 +934,13 @@ mod tests {
 
     #[test]
     fn document_without_ttl_never_expires() {
-        let document = Document::new(Strategy::Lww, None).expect("lww");
+        let document = Document::new(Strategy::Lww, None, 1).expect("lww");
         assert!(!document.is_expired(u64::MAX));
     }
 
     #[test]
     fn document_expires_when_its_time_is_reached() {
-        let document = Document::new(Strategy::Lww, Some(1_000)).expect("lww");
+        let document = Document::new(Strategy::Lww, Some(1_000), 1).expect("lww");
         assert!(!document.is_expired(999));
         assert!(document.is_expired(1_000));
     }
@@ -702,7 +948,7 @@ mod tests {
     #[test]
     fn every_change_bumps_the_version_and_no_op_writes_do_not() {
         let mut clock = Clock::new();
-        let mut doc = Document::new(Strategy::Lww, None).expect("lww");
+        let mut doc = Document::new(Strategy::Lww, None, 1).expect("lww");
         edit(&mut doc, &mut clock, "a", Edit::Set(json!(1))).expect("set");
         edit(&mut doc, &mut clock, "b", Edit::Delete).expect("del");
         assert_eq!(doc.version(), 1);
@@ -713,7 +959,7 @@ mod tests {
     #[test]
     fn the_shopping_list_marks_the_first_item_bought() {
         let mut clock = Clock::new();
-        let mut list = Document::new(Strategy::CrdtSet, None).expect("set");
+        let mut list = Document::new(Strategy::CrdtSet, None, 1).expect("set");
         edit(
             &mut list,
             &mut clock,
@@ -744,7 +990,7 @@ mod tests {
     #[test]
     fn counters_refuse_what_they_cannot_do() {
         let mut clock = Clock::new();
-        let mut doc = Document::new(Strategy::CrdtCounter, None).expect("counter");
+        let mut doc = Document::new(Strategy::CrdtCounter, None, 1).expect("counter");
         let error = edit(&mut doc, &mut clock, "a", Edit::Push(json!(1))).expect_err("push");
         assert_eq!(error.kind(), crate::ErrorKind::WrongType);
     }
@@ -752,7 +998,7 @@ mod tests {
     #[test]
     fn events_show_the_value_after_the_write() {
         let mut clock = Clock::new();
-        let mut doc = Document::new(Strategy::CrdtCounter, None).expect("counter");
+        let mut doc = Document::new(Strategy::CrdtCounter, None, 1).expect("counter");
         let mut stamper = Stamper {
             clock: &mut clock,
             now_ms: 1,
@@ -770,9 +1016,9 @@ mod tests {
             doc.event("c", &change),
             json!({"op": "inc", "id": "c", "path": "views", "value": 3, "version": 1})
         );
-        let update = Update::parse(&doc.update_for(&change)).expect("update parses");
-        let mut replica = Document::new(Strategy::CrdtCounter, None).expect("counter");
-        replica.merge(update, &mut Clock::new(), 1).expect("merge");
+        let update = doc.update_for(&change);
+        let mut replica = Document::new(Strategy::CrdtCounter, None, 1).expect("counter");
+        replica.merge(&update, &mut Clock::new(), 1).expect("merge");
         assert_eq!(replica.root(), doc.root());
     }
 }

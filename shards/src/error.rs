@@ -107,6 +107,9 @@ pub enum StoreError {
     /// Nothing of it was applied.
     #[error("invalid update: {0}")]
     InvalidUpdate(String),
+    /// A crdt-text edit, update or state vector was refused (see [`crate::text::TextError`]).
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
     /// INC's result does not fit: an `i64` overflow, or a non-finite float.
     #[error("incrementing '{path}' would overflow")]
     Overflow {
@@ -145,6 +148,7 @@ impl StoreError {
             | StoreError::InvalidTtl
             | StoreError::IndexOutOfRange { .. }
             | StoreError::InvalidUpdate(_)
+            | StoreError::Text(_)
             | StoreError::Overflow { .. } => ErrorKind::Err,
         }
     }

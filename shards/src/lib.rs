@@ -17,6 +17,8 @@
 //! - [`document`]: one document: its strategy's state, version and expiry; dispatches writes.
 //! - [`store`]: one shard's documents, with TTL expiry, the clock and replica ids.
 //! - [`expiry`]: when documents with a TTL are due, and which expired lately.
+//! - [`text`]: crdt-text documents (yrs), their replica sync and the
+//!   validation of incoming Yjs updates.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
@@ -36,10 +38,11 @@ pub mod strategy;
 pub mod sync;
 #[cfg(test)]
 mod test_util;
+pub mod text;
 pub mod value;
 
 pub use change::{Change, Op};
-pub use document::{Document, Edit, Outcome};
+pub use document::{Document, Edit, Outcome, SyncReply};
 pub use error::{ErrorKind, JsonKind, StoreError};
 pub use glob::{glob_match, is_literal};
 pub use hash::{owner_shard, stable_hash};

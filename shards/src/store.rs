@@ -17,14 +17,14 @@ use hashbrown::HashTable;
 use serde_json::Value;
 
 use crate::change::{Change, Op};
-use crate::document::{Document, Edit, Outcome, Stamper};
+use crate::document::{Document, Edit, Outcome, Stamper, SyncReply, TextBatch};
 use crate::error::StoreError;
 use crate::expiry::Expiry;
 use crate::glob::{glob_match, is_literal};
 use crate::hlc::{Clock, REPLICA_MAX};
 use crate::path::Path;
 use crate::strategy::Strategy;
-use crate::sync::Update;
+use crate::sync::{self, Update};
 
 /// The documents of one shard.
 ///
@@ -206,7 +206,8 @@ impl Store {
             return Err(StoreError::AlreadyExists(id.to_owned()));
         }
         let expires_at_ms = ttl_ms.map(|ttl_ms| now_ms.saturating_add(ttl_ms));
-        let mut document = Document::new(strategy, expires_at_ms)?;
+        let replica = self.server_replica(id);
+        let mut document = Document::new(strategy, expires_at_ms, replica)?;
         let change = document.touch(Op::Create);
         self.insert(id, document);
         Ok(change)
@@ -241,12 +242,12 @@ impl Store {
             .is_some_and(|document| document.write_json(path, out))
     }
 
-    /// Applies a live write (SET, DEL of a path, PUSH, PULL, INC) to document `id`, as its
-    /// strategy defines it (see [`Document::edit`]).
+    /// Applies a live write (SET, DEL of a path, PUSH, PULL, INC, SPLICE) to document `id`, as
+    /// its strategy defines it (see [`Document::edit`]).
     ///
     /// A write to a missing document creates it with [`Strategy::Lww`] and no TTL, so clients
-    /// need not CREATE before their first write; a write that fails or changes nothing leaves
-    /// no document behind.
+    /// need not CREATE before their first write (a SPLICE, which only text takes, creates it as
+    /// [`Strategy::CrdtText`]); a write that fails or changes nothing leaves no document behind.
     pub fn edit(
         &mut self,
         id: &str,
@@ -271,8 +272,32 @@ impl Store {
         if let Some(document) = Self::live_in(documents, expiry, id, hash, now_ms) {
             return document.edit(path, edit, &mut stamper);
         }
-        let mut document = Document::new(Strategy::Lww, None)?;
+        let strategy = match edit {
+            Edit::Splice { .. } => Strategy::CrdtText,
+            _ => Strategy::Lww,
+        };
+        let mut document = Document::new(strategy, None, replica)?;
         let result = document.edit(path, edit, &mut stamper)?;
+        if result.1.is_some() {
+            self.insert(id, document);
+        }
+        Ok(result)
+    }
+
+    /// Applies many live writes to the `crdt-text` document `id` in one yrs transaction (see
+    /// [`Document::edit_text_batch`]); a missing document is created as for a SPLICE.
+    pub fn edit_text_batch(
+        &mut self,
+        id: &str,
+        edits: Vec<(Path, Edit)>,
+        now_ms: u64,
+    ) -> Result<TextBatch, StoreError> {
+        if let Some(document) = self.live_mut(id, now_ms) {
+            return Ok(document.edit_text_batch(edits));
+        }
+        let replica = self.server_replica(id);
+        let mut document = Document::new(Strategy::CrdtText, None, replica)?;
+        let result = document.edit_text_batch(edits);
         if result.1.is_some() {
             self.insert(id, document);
         }
@@ -287,39 +312,53 @@ impl Store {
             version: version + 1,
             op: Op::Drop,
             path: None,
+            text_update: None,
         })
     }
 
-    /// The update holding what a replica of document `id` that last synced at version `since`
-    /// is missing; `None` when there is no such document.
-    pub fn sync(&mut self, id: &str, since: u64, now_ms: u64) -> Option<Update> {
-        Some(self.live_mut(id, now_ms)?.sync(since))
+    /// What SYNC answers for document `id` to a replica holding `state_vector` (see
+    /// [`Document::sync`]); `None` when there is no such document.
+    pub fn sync(
+        &mut self,
+        id: &str,
+        state_vector: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<SyncReply>, StoreError> {
+        match self.live_mut(id, now_ms) {
+            Some(document) => document.sync(state_vector).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// Merges a replica's update (the JSON encoding of [`crate::sync`]) into document `id`;
-    /// the change when it held anything new.
+    /// Merges a replica's update into document `id` (see [`Document::merge`]); the change when
+    /// it held anything new.
     ///
-    /// A missing document is created with the strategy the update names, so a replica that
-    /// worked offline on a document the server never saw can hand it in whole. A refused update
-    /// changes nothing and creates nothing.
+    /// A missing document is created with the strategy the update names: a JSON update names
+    /// its strategy, and anything else is taken for a Yjs update, which makes a `crdt-text`
+    /// document. So a replica that worked offline on a document the server never saw can hand
+    /// it in whole. A refused update changes nothing and creates nothing.
     pub fn merge(
         &mut self,
         id: &str,
         update: &[u8],
         now_ms: u64,
     ) -> Result<Option<Change>, StoreError> {
-        let update = Update::parse(update)?;
+        let hash = self.documents.hash(id);
         let Store {
             documents,
             clock,
             expiry,
             ..
         } = self;
-        let hash = documents.hash(id);
         if let Some(document) = Self::live_in(documents, expiry, id, hash, now_ms) {
             return document.merge(update, clock, now_ms);
         }
-        let mut document = Document::new(update.strategy()?, None)?;
+        let strategy = if sync::is_json(update) {
+            Update::parse(update)?.strategy()?
+        } else {
+            Strategy::CrdtText
+        };
+        let mut document = Document::new(strategy, None, replica_of(hash))?;
         let change = document.merge(update, clock, now_ms)?;
         let change = change.unwrap_or_else(|| document.touch(Op::Create));
         self.insert(id, document);
@@ -665,12 +704,17 @@ mod tests {
         let mut store = Store::new();
         set(&mut store, "d", "a", json!(1), 0).expect("set");
         set(&mut store, "d", "b", json!(2), 0).expect("set");
-        let all = store.sync("d", 0, 0).expect("exists");
+        let json = |store: &mut Store, since: &[u8]| match store.sync("d", since, 0) {
+            Ok(Some(SyncReply::Json(update))) => update,
+            other => panic!("unexpected {other:?}"),
+        };
+        let all = json(&mut store, b"");
         assert_eq!((all.version, all.registers.len()), (2, 2));
-        let since = store.sync("d", 1, 0).expect("exists");
+        let since = json(&mut store, b"1");
         assert_eq!(since.registers.len(), 1);
         assert_eq!(since.registers[0].path, "b");
-        assert!(store.sync("missing", 0, 0).is_none());
+        assert!(matches!(store.sync("missing", b"", 0), Ok(None)));
+        assert!(store.sync("d", b"x", 0).is_err());
     }
 
     #[test]

@@ -33,6 +33,12 @@ use crate::strategy::lww::{RegisterWrite, Registers};
 use crate::strategy::set::{Element, Sets};
 use crate::strategy::Strategy;
 
+/// The most state elements (registers, counter entries, set elements) one update may carry.
+///
+/// Merging an element costs up to the size of the document, so an unbounded update would let
+/// one request hold a shard for minutes; a replica with more to hand in sends several updates.
+pub const UPDATE_ELEMENTS_MAX: usize = 10_000;
+
 /// A stamp on the wire: `[ms, seq, replica]`.
 type WireStamp = (u64, u32, u64);
 
@@ -130,7 +136,8 @@ fn from_wire(stamp: WireStamp) -> Stamp {
 }
 
 impl Update {
-    fn empty(strategy: Strategy, version: u64) -> Update {
+    /// An update carrying nothing.
+    pub fn empty(strategy: Strategy, version: u64) -> Update {
         Update {
             strategy: strategy.name().to_owned(),
             version,
@@ -217,6 +224,7 @@ fn check_stamp(stamp: &Stamp, now_ms: u64) -> Result<(), StoreError> {
 /// Validates every register of an update before any is applied, and converts them.
 pub fn read_registers(update: Update, now_ms: u64) -> Result<Vec<RegisterWrite>, StoreError> {
     refuse_other_elements(update.counters.is_empty() && update.elements.is_empty())?;
+    check_count(update.registers.len())?;
     update
         .registers
         .into_iter()
@@ -251,6 +259,7 @@ pub fn read_registers(update: Update, now_ms: u64) -> Result<Vec<RegisterWrite>,
 /// Validates every counter entry of an update before any is applied.
 pub fn read_counters(update: Update) -> Result<Vec<WireCounter>, StoreError> {
     refuse_other_elements(update.registers.is_empty() && update.elements.is_empty())?;
+    check_count(update.counters.len())?;
     for entry in &update.counters {
         check_path(&entry.path)?;
         if entry.replica > REPLICA_MAX {
@@ -272,6 +281,7 @@ pub fn read_counters(update: Update) -> Result<Vec<WireCounter>, StoreError> {
 /// Validates every set element of an update before any is applied, and converts them.
 pub fn read_elements(update: Update, now_ms: u64) -> Result<Vec<(String, Element)>, StoreError> {
     refuse_other_elements(update.registers.is_empty() && update.counters.is_empty())?;
+    check_count(update.elements.len())?;
     update
         .elements
         .into_iter()
@@ -295,6 +305,17 @@ pub fn read_elements(update: Update, now_ms: u64) -> Result<Vec<(String, Element
         .collect()
 }
 
+/// Refuses an update carrying more than [`UPDATE_ELEMENTS_MAX`] elements.
+fn check_count(count: usize) -> Result<(), StoreError> {
+    if count > UPDATE_ELEMENTS_MAX {
+        return Err(StoreError::InvalidUpdate(format!(
+            "{count} elements, over the limit of {UPDATE_ELEMENTS_MAX} per update; send several \
+             updates"
+        )));
+    }
+    Ok(())
+}
+
 fn refuse_other_elements(only_own: bool) -> Result<(), StoreError> {
     if only_own {
         Ok(())
@@ -303,6 +324,15 @@ fn refuse_other_elements(only_own: bool) -> Result<(), StoreError> {
             "the update carries elements of another strategy".into(),
         ))
     }
+}
+
+/// Whether `bytes` are a JSON update (an object) rather than a Yjs one: the first byte that is
+/// not whitespace is `{`.
+pub fn is_json(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'{')
 }
 
 /// Reads a JSON strategy's state vector: the decimal document version a replica last synced
@@ -378,6 +408,15 @@ mod tests {
         let text = br#"{"strategy": "crdt-set", "elements": [{"path": "s", "value": 1, "tag": [999999999999999, 0, 1], "position": [1, 0, 1]}]}"#;
         let update = Update::parse(text).expect("parses");
         assert!(read_elements(update, 1_000).is_err());
+    }
+
+    #[test]
+    fn updates_over_the_element_limit_are_refused() {
+        let counter = r#"{"path": "n", "replica": 1, "inc": 1, "dec": 0}"#;
+        let many = vec![counter; UPDATE_ELEMENTS_MAX + 1].join(", ");
+        let text = format!(r#"{{"strategy": "crdt-counter", "counters": [{many}]}}"#);
+        let update = Update::parse(text.as_bytes()).expect("parses");
+        assert!(read_counters(update).is_err());
     }
 
     #[test]

@@ -62,8 +62,9 @@ impl Net {
     fn send(&mut self, from: usize, to: usize) {
         let since = self.seen[to][from];
         let update = self.replicas[from]
-            .sync(DOC, since, self.now_ms)
-            .expect("document exists");
+            .document(DOC, self.now_ms)
+            .expect("document exists")
+            .json_since(since);
         self.in_flight.push(Message {
             from,
             to,
@@ -106,8 +107,9 @@ impl Net {
             for from in 0..count {
                 for to in (0..count).filter(|&to| to != from) {
                     let update = self.replicas[from]
-                        .sync(DOC, 0, self.now_ms)
-                        .expect("document exists");
+                        .document(DOC, self.now_ms)
+                        .expect("document exists")
+                        .json_since(0);
                     let change = self.replicas[to]
                         .merge(DOC, &update.to_bytes(), self.now_ms)
                         .expect("a replica's own update merges");

@@ -1,12 +1,15 @@
 //! `MERGE id update`: joins a replica's edits into a document. Answers `:1` when the update held
 //! something the server did not have, `:0` when it changed nothing (merging the same update twice
-//! is harmless). A missing document is created with the strategy the update names; an update for
-//! another strategy than the document's is refused with `-WRONGTYPE`, and a malformed one with
-//! `-ERR invalid update: ...`, before any of it is applied.
+//! is harmless). The update is the JSON of `ussl_shards::sync`, or for `crdt-text` a Yjs v1
+//! update (base64 text on an inline line). A missing document is created with the strategy the
+//! update names (a Yjs update makes `crdt-text`); an update for another strategy than the
+//! document's is refused with `-WRONGTYPE`, and a malformed one with `-ERR`, before any of it is
+//! applied.
 
 use bytes::Bytes;
-use ussl_shards::{Change, Store};
+use ussl_shards::{sync, Change, Store};
 
+use super::sync::base64_decode;
 use super::{store_error, ArgReader};
 use crate::protocol::Reply;
 
@@ -17,6 +20,8 @@ pub struct Merge {
     pub id: String,
     /// The update, as sent.
     pub update: Bytes,
+    /// Whether the request was an inline line: a Yjs update travels as base64 then.
+    pub inline: bool,
 }
 
 impl Merge {
@@ -25,12 +30,24 @@ impl Merge {
         let id = args.id()?;
         let update = args.bytes()?;
         args.finish()?;
-        Ok(Merge { id, update })
+        Ok(Merge {
+            id,
+            update,
+            inline: args.inline,
+        })
     }
 
     /// Runs on the owner shard.
     pub fn apply(self, store: &mut Store, now_ms: u64) -> (Reply, Option<Change>) {
-        match store.merge(&self.id, &self.update, now_ms) {
+        let update = if self.inline && !sync::is_json(&self.update) {
+            match base64_decode(&self.update) {
+                Ok(bytes) => Bytes::from(bytes),
+                Err(reply) => return (reply, None),
+            }
+        } else {
+            self.update
+        };
+        match store.merge(&self.id, &update, now_ms) {
             Ok(change) => (Reply::Integer(i64::from(change.is_some())), change),
             Err(e) => (store_error(e), None),
         }

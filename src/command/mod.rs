@@ -19,6 +19,7 @@ pub mod presence;
 pub mod pull;
 pub mod push;
 pub mod set;
+pub mod splice;
 pub mod subscribe;
 pub mod sync;
 
@@ -43,6 +44,7 @@ pub use presence::Presence;
 pub use pull::Pull;
 pub use push::Push;
 pub use set::Set;
+pub use splice::Splice;
 pub use subscribe::{Subscribe, Unsubscribe};
 pub use sync::Sync;
 
@@ -79,6 +81,7 @@ pub enum DocCommand {
     Inc(Inc),
     Sync(Sync),
     Merge(Merge),
+    Splice(Splice),
 }
 
 impl DocCommand {
@@ -94,6 +97,7 @@ impl DocCommand {
             DocCommand::Inc(c) => &c.id,
             DocCommand::Sync(c) => &c.id,
             DocCommand::Merge(c) => &c.id,
+            DocCommand::Splice(c) => &c.id,
         }
     }
 
@@ -111,6 +115,7 @@ impl DocCommand {
             DocCommand::Inc(c) => c.apply(store, now_ms),
             DocCommand::Sync(c) => (c.apply(store, now_ms), None),
             DocCommand::Merge(c) => c.apply(store, now_ms),
+            DocCommand::Splice(c) => c.apply(store, now_ms),
         }
     }
 }
@@ -122,10 +127,16 @@ pub fn allowed_before_auth(name: &[u8]) -> bool {
         .any(|allowed| name.eq_ignore_ascii_case(allowed.as_bytes()))
 }
 
-/// Parses one request's arguments into a command, or the error reply to send instead. `client`
+/// Parses one request's arguments into a command, or the error reply to send instead. `inline`
+/// says the request came as an inline line, where binary arguments travel as base64; `client`
 /// is the sending connection's id; `config` holds the limits arguments are checked against.
-pub fn parse(args: Vec<Bytes>, config: &Config, client: u64) -> Result<Command, Reply> {
-    let mut args = ArgReader::new(args)?;
+pub fn parse(
+    args: Vec<Bytes>,
+    inline: bool,
+    config: &Config,
+    client: u64,
+) -> Result<Command, Reply> {
+    let mut args = ArgReader::new(args, inline)?;
     let name = args.name.clone();
     let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
     let command = if is("GET") {
@@ -142,6 +153,8 @@ pub fn parse(args: Vec<Bytes>, config: &Config, client: u64) -> Result<Command, 
         Command::Doc(DocCommand::Sync(Sync::parse(&mut args)?))
     } else if is("MERGE") {
         Command::Doc(DocCommand::Merge(Merge::parse(&mut args)?))
+    } else if is("SPLICE") {
+        Command::Doc(DocCommand::Splice(Splice::parse(&mut args)?))
     } else if is("DEL") {
         Command::Doc(DocCommand::Del(Del::parse(&mut args)?))
     } else if is("CREATE") {
@@ -204,13 +217,16 @@ pub struct ArgReader {
     name: Bytes,
     /// The remaining arguments, in order.
     args: std::vec::IntoIter<Bytes>,
+    /// Whether the request came as an inline line: binary arguments (Yjs updates and state
+    /// vectors) are then base64 text, and so are binary replies.
+    pub inline: bool,
 }
 
 impl ArgReader {
-    fn new(args: Vec<Bytes>) -> Result<ArgReader, Reply> {
+    fn new(args: Vec<Bytes>, inline: bool) -> Result<ArgReader, Reply> {
         let mut args = args.into_iter();
         let name = args.next().ok_or_else(|| Reply::error("empty request"))?;
-        Ok(ArgReader { name, args })
+        Ok(ArgReader { name, args, inline })
     }
 
     /// The command name, lower-cased, as Redis names it in arity errors.
@@ -265,6 +281,15 @@ impl ArgReader {
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Reply::error("value is not an integer or out of range"))
+    }
+
+    /// The next argument as a non-negative integer that fits `usize`, named `what` in the error.
+    pub fn count(&mut self, what: &str) -> Result<usize, Reply> {
+        let bytes = self.bytes()?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Reply::error(format!("{what} is not a non-negative integer")))
     }
 
     /// The next argument if it equals `keyword` (case-insensitive); consumes it only then.
@@ -347,24 +372,27 @@ pub fn store_error(error: StoreError) -> Reply {
 /// number for INC (an integer reply when it is whole, else a bulk string holding the JSON
 /// number, as Redis's `HINCRBYFLOAT` answers).
 ///
-/// The change, when there is one, goes on to events (and persistence).
+/// The change, when there is one, goes on to events and persistence.
 pub fn edit_reply(
     result: Result<(Outcome, Option<Change>), StoreError>,
 ) -> (Reply, Option<Change>) {
+    match result {
+        Ok((outcome, change)) => (outcome_reply(Ok(outcome)), change),
+        Err(e) => (store_error(e), None),
+    }
+}
+
+/// The reply of one live write's outcome (see [`edit_reply`]).
+pub fn outcome_reply(result: Result<Outcome, StoreError>) -> Reply {
     let count = |n: usize| Reply::Integer(i64::try_from(n).unwrap_or(i64::MAX));
     match result {
-        Ok((outcome, change)) => {
-            let reply = match outcome {
-                Outcome::Done => Reply::ok(),
-                Outcome::Deleted(deleted) => Reply::Integer(i64::from(deleted)),
-                Outcome::Length(n) | Outcome::Removed(n) => count(n),
-                Outcome::Number(n) => match n.as_i64() {
-                    Some(i) => Reply::Integer(i),
-                    None => Reply::Bulk(Bytes::from(n.to_string())),
-                },
-            };
-            (reply, change)
-        }
-        Err(e) => (store_error(e), None),
+        Ok(Outcome::Done) => Reply::ok(),
+        Ok(Outcome::Deleted(deleted)) => Reply::Integer(i64::from(deleted)),
+        Ok(Outcome::Length(n) | Outcome::Removed(n)) => count(n),
+        Ok(Outcome::Number(n)) => match n.as_i64() {
+            Some(i) => Reply::Integer(i),
+            None => Reply::Bulk(Bytes::from(n.to_string())),
+        },
+        Err(e) => store_error(e),
     }
 }

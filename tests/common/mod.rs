@@ -538,3 +538,17 @@ impl Drop for Watchdog {
         }
     }
 }
+
+/// Binary data as base64 text, as inline requests carry Yjs updates and state vectors.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The bytes of base64 text from an inline request's reply.
+pub fn unbase64(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64 reply")
+}

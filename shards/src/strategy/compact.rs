@@ -12,6 +12,7 @@
 //! per register `path_len path ms seq replica version`.
 
 use std::cell::RefCell;
+use std::io::Write;
 
 use serde_json::{Number, Value};
 
@@ -64,12 +65,7 @@ impl RegisterDoc {
             out[0] = (out.len() - 1) as u8;
             put(&mut out, doc.registers().len() as u64);
             for register in doc.registers() {
-                put(&mut out, register.path.len() as u64);
-                out.extend_from_slice(register.path.as_bytes());
-                put(&mut out, register.stamp.ms);
-                put(&mut out, u64::from(register.stamp.seq));
-                put(&mut out, register.stamp.replica);
-                put(&mut out, register.version);
+                put_register(&mut out, &register.path, register.stamp, register.version);
             }
             RegisterDoc::Small(Box::from(&out[..]))
         })
@@ -142,12 +138,8 @@ impl RegisterDoc {
         let text_len = usize::from(*bytes.first()?);
         let text = bytes.get(1..1 + text_len)?;
         let member = find_member(text, &key)?;
-        let mut value_text = Vec::with_capacity(32);
         let result = match (edit, member) {
-            (TopLevel::Set(value), _) => {
-                crate::json_text::write_text(value, &mut value_text);
-                None
-            }
+            (TopLevel::Set(_), _) => None,
             (TopLevel::Increment(delta), Some((start, end))) => {
                 let current = &text[start..end];
                 let Ok(current) = serde_json::from_slice::<Number>(current) else {
@@ -156,47 +148,52 @@ impl RegisterDoc {
                         found: kind_of(current),
                     }));
                 };
-                let sum = match add_numbers(&current, delta, path) {
-                    Ok(sum) => sum,
+                match add_numbers(&current, delta, path) {
+                    Ok(sum) => Some(sum),
                     Err(error) => return Some(Err(error)),
-                };
-                value_text.extend_from_slice(sum.to_string().as_bytes());
-                Some(sum)
-            }
-            (TopLevel::Increment(delta), None) => {
-                value_text.extend_from_slice(delta.to_string().as_bytes());
-                Some(delta.clone())
-            }
-        };
-        let mut out = Vec::with_capacity(bytes.len() + value_text.len() + key.len() + 24);
-        out.push(0);
-        match member {
-            Some((start, end)) => {
-                out.extend_from_slice(&text[..start]);
-                out.extend_from_slice(&value_text);
-                out.extend_from_slice(&text[end..]);
-            }
-            None => {
-                out.extend_from_slice(&text[..text.len() - 1]);
-                if text.len() > 2 {
-                    out.extend_from_slice(b", ");
                 }
-                out.push(b'"');
-                out.extend_from_slice(key.as_bytes());
-                out.extend_from_slice(b"\": ");
-                out.extend_from_slice(&value_text);
-                out.push(b'}');
             }
-        }
-        let new_text_len = out.len() - 1;
-        if new_text_len > SMALL_TEXT_BYTES_MAX {
-            return None;
-        }
-        out[0] = new_text_len as u8;
-        if !restamp(&bytes[1 + text_len..], &key, stamp, version, &mut out) {
-            return None;
-        }
-        *bytes = out.into_boxed_slice();
+            (TopLevel::Increment(delta), None) => Some(delta.clone()),
+        };
+        let encoded = SCRATCH.with(|scratch| {
+            let mut out = scratch.borrow_mut();
+            out.clear();
+            out.push(0);
+            let write_value = |out: &mut Vec<u8>| match (&result, edit) {
+                // Writing to a Vec cannot fail.
+                (Some(number), _) => drop(write!(out, "{number}")),
+                (None, TopLevel::Set(value)) => crate::json_text::write_text(value, out),
+                (None, TopLevel::Increment(_)) => {}
+            };
+            match member {
+                Some((start, end)) => {
+                    out.extend_from_slice(&text[..start]);
+                    write_value(&mut out);
+                    out.extend_from_slice(&text[end..]);
+                }
+                None => {
+                    out.extend_from_slice(&text[..text.len() - 1]);
+                    if text.len() > 2 {
+                        out.extend_from_slice(b", ");
+                    }
+                    out.push(b'"');
+                    out.extend_from_slice(key.as_bytes());
+                    out.extend_from_slice(b"\": ");
+                    write_value(&mut out);
+                    out.push(b'}');
+                }
+            }
+            let new_text_len = out.len() - 1;
+            if new_text_len > SMALL_TEXT_BYTES_MAX {
+                return None;
+            }
+            out[0] = new_text_len as u8;
+            if !restamp(&bytes[1 + text_len..], &key, stamp, version, &mut out) {
+                return None;
+            }
+            Some(Box::from(&out[..]))
+        })?;
+        *bytes = encoded;
         Some(Ok(result))
     }
 }
@@ -290,47 +287,58 @@ fn kind_of(text: &[u8]) -> JsonKind {
 /// below it dropped (the write replaced them); `false` when the result would pass
 /// [`SMALL_REGISTERS_MAX`].
 fn restamp(encoded: &[u8], key: &str, stamp: Stamp, version: u64, out: &mut Vec<u8>) -> bool {
+    // The first pass counts what stays; the second copies it around the new register.
+    let replaced = |path: &[u8]| {
+        path == key.as_bytes() || is_below(std::str::from_utf8(path).unwrap_or_default(), key)
+    };
+    let kept = entries(encoded).filter(|(path, _)| !replaced(path)).count();
+    if kept + 1 > SMALL_REGISTERS_MAX {
+        return false;
+    }
+    put(out, kept as u64 + 1);
+    let mut placed = false;
+    for (path, entry) in entries(encoded) {
+        if replaced(path) {
+            continue;
+        }
+        if !placed && path > key.as_bytes() {
+            put_register(out, key, stamp, version);
+            placed = true;
+        }
+        out.extend_from_slice(entry);
+    }
+    if !placed {
+        put_register(out, key, stamp, version);
+    }
+    true
+}
+
+/// The encoded registers, each as its path and its whole encoded entry.
+fn entries(encoded: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     let mut reader = Reader {
         bytes: encoded,
         at: 0,
     };
     let count = reader.int() as usize;
-    let mut kept: Vec<&[u8]> = Vec::with_capacity(count + 1);
-    let mut paths: Vec<&[u8]> = Vec::with_capacity(count + 1);
-    for _ in 0..count {
+    (0..count).map_while(move |_| {
         let start = reader.at;
         let len = reader.int() as usize;
-        let Some(path) = reader.take(len) else {
-            return false;
-        };
+        let path = reader.take(len)?;
         for _ in 0..4 {
             reader.int();
         }
-        let path_text = std::str::from_utf8(path).unwrap_or_default();
-        if path == key.as_bytes() || is_below(path_text, key) {
-            continue;
-        }
-        kept.push(&encoded[start..reader.at]);
-        paths.push(path);
-    }
-    if kept.len() + 1 > SMALL_REGISTERS_MAX {
-        return false;
-    }
-    let position = paths.partition_point(|path| *path < key.as_bytes());
-    put(out, kept.len() as u64 + 1);
-    for entry in &kept[..position] {
-        out.extend_from_slice(entry);
-    }
-    put(out, key.len() as u64);
-    out.extend_from_slice(key.as_bytes());
+        Some((path, &encoded[start..reader.at]))
+    })
+}
+
+/// Appends one encoded register.
+fn put_register(out: &mut Vec<u8>, path: &str, stamp: Stamp, version: u64) {
+    put(out, path.len() as u64);
+    out.extend_from_slice(path.as_bytes());
     put(out, stamp.ms);
     put(out, u64::from(stamp.seq));
     put(out, stamp.replica);
     put(out, version);
-    for entry in &kept[position..] {
-        out.extend_from_slice(entry);
-    }
-    true
 }
 
 /// Appends `value` as a LEB128 varint.
