@@ -14,9 +14,16 @@ use crate::mesh::Mesh;
 use crate::shard::Shard;
 use crate::shared::Shared;
 
-/// Memory glommio reserves per executor for registered I/O buffers. usld does no direct file I/O
-/// through glommio, so a small pool keeps each shard well inside a default `ulimit -l` of 8 MiB.
-const IO_MEMORY_BYTES: usize = 512 * 1024;
+/// Memory glommio reserves per executor for registered I/O buffers: glommio's minimum. usld does
+/// no direct file I/O through glommio, and registered buffers count against the user's locked
+/// memory (`ulimit -l`, 8 MiB by default) across all of the user's processes, so every shard and
+/// every usld on the machine shares that budget.
+const IO_MEMORY_BYTES: usize = 64 * 1024;
+
+/// How long a shard waits for all the others to connect at start-up before giving up: far more
+/// than a healthy start needs (about a second for 32 shards on two cores), so it only turns a
+/// shard that never started into a clear error instead of a hang.
+const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: Config) -> anyhow::Result<()> {
@@ -92,17 +99,18 @@ async fn run_shard(
     // Bind before connecting the mesh: connecting waits for every shard, so once any shard
     // serves a client, all of them are listening and the kernel spreads connections over all.
     let listener = listener::bind(tcp_addr).context("cannot listen")?;
-    let connected = mesh
-        .connect(id)
-        .await
-        .ok_or_else(|| anyhow!("shard {id} has no channels in the mesh"))?;
-    let count = connected.senders.len();
-    let stop = stops
+    let mut stop = stops
         .lock()
         .map_err(|_| anyhow!("stop list poisoned"))?
         .get_mut(id)
         .and_then(Option::take)
         .ok_or_else(|| anyhow!("no stop channel for shard {id}"))?;
+    let connected = match connect_mesh(id, mesh, &mut stop).await {
+        Startup::Connected(connected) => connected,
+        Startup::Stopped => return Ok(()),
+        Startup::Failed(e) => return Err(e),
+    };
+    let count = connected.senders.len();
     let shard = std::rc::Rc::new(Shard::new(id, count, connected.senders, shared));
     for (_, receiver) in connected.receivers {
         glommio::spawn_local(std::rc::Rc::clone(&shard).serve_peer(receiver)).detach();
@@ -121,6 +129,37 @@ async fn run_shard(
     .await;
     tracing::debug!(shard = id, "stopped");
     Ok(())
+}
+
+/// How a shard's start-up ended.
+enum Startup {
+    Connected(crate::mesh::Connected),
+    /// A signal came first.
+    Stopped,
+    Failed(anyhow::Error),
+}
+
+/// Connects shard `id` to every other shard, unless a stop signal or [`STARTUP_TIMEOUT`] comes
+/// first (a shard whose executor failed to start never connects, and would hold the rest).
+async fn connect_mesh(id: usize, mesh: &Mesh, stop: &mut oneshot::Receiver<()>) -> Startup {
+    let connect = async {
+        match mesh.connect(id).await {
+            Some(connected) => Startup::Connected(connected),
+            None => Startup::Failed(anyhow!("shard {id} has no channels in the mesh")),
+        }
+    };
+    let stopped = async {
+        let _ = stop.await;
+        Startup::Stopped
+    };
+    let timeout = async {
+        glommio::timer::sleep(STARTUP_TIMEOUT).await;
+        Startup::Failed(anyhow!(
+            "shard {id}: the other shards did not all start within {}s",
+            STARTUP_TIMEOUT.as_secs()
+        ))
+    };
+    futures_lite::future::or(connect, futures_lite::future::or(stopped, timeout)).await
 }
 
 /// One executor per shard, pinned round-robin to the online CPUs, so `--shards` may exceed the
