@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives for real: redis-cli and redis-server (Debian's redis-tools
-# and redis-server) and redis-py (PyPI `redis`). Does nothing for what is already there, so it is
-# cheap to run before every `make test`.
+# and redis-server), redis-py (PyPI `redis`), and Node.js with the `yjs` package (npm, into
+# tests/js/node_modules) for the Yjs interoperability test. Does nothing for what is already
+# there, so it is cheap to run before every `make test`.
 set -euo pipefail
 
 need_apt=()
 command -v redis-cli >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
@@ -20,4 +23,10 @@ fi
 if ! python3 -c 'import redis' >/dev/null 2>&1; then
   echo "installing redis-py (pip)" >&2
   python3 -m pip install --quiet redis
+fi
+
+js="$(cd "$(dirname "$0")/../tests/js" && pwd)"
+if [ ! -d "$js/node_modules/yjs" ]; then
+  echo "installing yjs (npm)" >&2
+  (cd "$js" && npm ci --no-audit --no-fund --silent)
 fi
