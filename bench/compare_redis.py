@@ -97,15 +97,19 @@ def main():
     ap.add_argument("--keyspace", type=int, default=100_000)
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-pin", action="store_true",
+                    help="start usld with --no-pin (shards not pinned to cores)")
     opts = ap.parse_args()
+    pin_flags = ["--no-pin"] if opts.no_pin else []
 
     servers = []
     try:
         for shards in sorted({1, opts.shards}):
             port = free_port()
-            servers.append(start(f"usld --shards {shards}",
-                                 [opts.usld, "--bind", "127.0.0.1", "--tcp-port", str(port), "--no-ws",
-                                  "--shards", str(shards), "--log-level", "warn"], port))
+            name = " ".join([f"usld --shards {shards}", *pin_flags])
+            servers.append(start(name, [opts.usld, "--bind", "127.0.0.1", "--tcp-port", str(port),
+                                        "--no-ws", "--shards", str(shards), "--log-level", "warn",
+                                        *pin_flags], port))
         port = free_port()
         servers.append(start("Redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
                                        "--save", "", "--appendonly", "no"], port))

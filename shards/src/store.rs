@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 
 use ahash::RandomState;
+use compact_str::CompactString;
 use hashbrown::HashTable;
 use serde_json::Value;
 
@@ -46,9 +47,13 @@ fn replica_of(hash: u64) -> u64 {
 }
 
 /// A document and its id.
+///
+/// Ids up to 24 bytes (`user:123`, `sensor:temp-01`) are stored inline, so the lookup's id
+/// comparison reads the slot it has already fetched instead of chasing a pointer to a separate
+/// allocation: one cache miss fewer per command, and one allocation fewer per document.
 #[derive(Debug)]
 struct Slot {
-    id: Box<str>,
+    id: CompactString,
     document: Document,
 }
 
@@ -82,13 +87,13 @@ impl Documents {
 
     fn get(&self, id: &str) -> Option<&Document> {
         let hash = self.hash(id);
-        let slot = self.table.find(hash, |slot| &*slot.id == id)?;
+        let slot = self.table.find(hash, |slot| slot.id.as_str() == id)?;
         Some(&slot.document)
     }
 
     fn get_mut(&mut self, id: &str) -> Option<&mut Document> {
         let hash = self.hash(id);
-        let slot = self.table.find_mut(hash, |slot| &*slot.id == id)?;
+        let slot = self.table.find_mut(hash, |slot| slot.id.as_str() == id)?;
         Some(&mut slot.document)
     }
 
@@ -99,24 +104,29 @@ impl Documents {
         }
         let hash = self.hash(id);
         let slot = Box::new(Slot {
-            id: id.into(),
+            id: CompactString::new(id),
             document,
         });
         let hasher = &self.hasher;
         self.table
-            .insert_unique(hash, slot, |slot| hasher.hash_one(&*slot.id));
+            .insert_unique(hash, slot, |slot| hasher.hash_one(slot.id.as_str()));
         None
     }
 
     fn remove(&mut self, id: &str) -> Option<Document> {
         let hash = self.hash(id);
-        let entry = self.table.find_entry(hash, |slot| &*slot.id == id).ok()?;
+        let entry = self
+            .table
+            .find_entry(hash, |slot| slot.id.as_str() == id)
+            .ok()?;
         let (slot, _) = entry.remove();
         Some(slot.document)
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, &Document)> {
-        self.table.iter().map(|slot| (&*slot.id, &slot.document))
+        self.table
+            .iter()
+            .map(|slot| (slot.id.as_str(), &slot.document))
     }
 }
 
@@ -440,7 +450,7 @@ impl Store {
     ) -> Option<&'a mut Document> {
         let entry = documents
             .table
-            .find_entry(hash, |slot| &*slot.id == id)
+            .find_entry(hash, |slot| slot.id.as_str() == id)
             .ok()?;
         if entry.get().document.is_expired(now_ms) {
             entry.remove();

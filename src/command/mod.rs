@@ -351,13 +351,33 @@ impl ArgReader {
 
 /// A value argument: JSON when it parses as JSON, else the UTF-8 string it spells.
 pub fn json_value(bytes: &[u8]) -> Result<Value, Reply> {
-    match serde_json::from_slice(bytes) {
-        Ok(value) => Ok(value),
-        Err(_) => match std::str::from_utf8(bytes) {
+    // Plain words (`Alice`, `ON`) are the common non-JSON value; text whose first character
+    // cannot begin JSON skips the parser, whose error path allocates a message.
+    let parsed = if may_begin_json(bytes) {
+        serde_json::from_slice(bytes).ok()
+    } else {
+        None
+    };
+    match parsed {
+        Some(value) => Ok(value),
+        None => match std::str::from_utf8(bytes) {
             Ok(text) => Ok(Value::String(text.to_string())),
             Err(_) => Err(Reply::error("value is neither JSON nor UTF-8 text")),
         },
     }
+}
+
+/// Whether `bytes` could be JSON: its first non-blank byte can begin a JSON value.
+fn may_begin_json(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        .is_some_and(|b| {
+            matches!(
+                b,
+                b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+            )
+        })
 }
 
 /// Turns a document-layer error into its reply: `-WRONGTYPE` for type clashes, `-ERR` otherwise.
@@ -394,5 +414,30 @@ pub fn outcome_reply(result: Result<Outcome, StoreError>) -> Reply {
             None => Reply::Bulk(Bytes::from(n.to_string())),
         },
         Err(e) => store_error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(text: &str) -> Value {
+        json_value(text.as_bytes()).expect("a value")
+    }
+
+    #[test]
+    fn values_are_json_when_they_parse_and_text_otherwise() {
+        assert_eq!(value("Alice"), json!("Alice"));
+        assert_eq!(value("\"Alice\""), json!("Alice"));
+        assert_eq!(value(" {\"a\": [1, 2]}"), json!({"a": [1, 2]}));
+        assert_eq!(value("-1.5"), json!(-1.5));
+        assert_eq!(value("true"), json!(true));
+        assert_eq!(value("null"), Value::Null);
+        // Starts like JSON but is not: the text itself.
+        assert_eq!(value("nope"), json!("nope"));
+        assert_eq!(value("12 apples"), json!("12 apples"));
+        assert_eq!(value(""), json!(""));
+        assert!(json_value(b"\xff\xfe").is_err());
     }
 }
