@@ -23,11 +23,10 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`.
 /// Without this check a second usld would silently share the port with the first. The probe
 /// sets `SO_REUSEADDR` (as the shards' sockets do), so connections of a previous run still in
-/// TIME_WAIT do not make a restart fail; only a live listener does.
+/// TIME_WAIT do not make a restart fail; only a live listener does. It binds without listening:
+/// a listening probe would accept (and, closing, reset) a client that connects meanwhile.
 pub fn check_port_free(addr: SocketAddr) -> std::io::Result<()> {
-    let probe = socket(addr)?;
-    probe.bind(&addr.into())?;
-    probe.listen(1)
+    socket(addr)?.bind(&addr.into())
 }
 
 /// A TCP socket for `addr` with `SO_REUSEADDR` set.

@@ -258,16 +258,17 @@ fn patterns_built_to_backtrack_are_matched_in_bounded_work() {
 
 #[test]
 fn a_subscriber_that_never_reads_is_disconnected_and_others_keep_receiving() {
-    let server = Server::start(&["--shards", "2", "--max-pubsub-output-bytes", "65536"]);
+    let server = Server::start(&["--shards", "2", "--max-pubsub-output-bytes", "1048576"]);
     let mut stuck = server.connect();
     stuck.subscribe(&["feed"]);
     let mut reader = server.connect();
     reader.subscribe(&["feed"]);
     let mut writer = server.connect();
     let value = format!("\"{}\"", "v".repeat(4000));
-    // Far more than the socket buffers and the 64 KiB bound hold: the stuck subscriber (which
-    // reads nothing) falls behind; the reader drains as it goes.
-    for round in 0..40 {
+    // 16 MB of events: far more than the socket buffers of a client that reads nothing plus the
+    // 1 MiB bound hold, so the stuck subscriber falls behind and is cut off. The reader drains
+    // each round's 200 KB before the next, well inside the bound.
+    for round in 0..80 {
         let writes: Vec<u8> = (0..50)
             .flat_map(|_| encode(&["SET", "feed", "v", &value]))
             .collect();

@@ -24,10 +24,35 @@ pub struct Server {
     pub port: u16,
 }
 
-/// A port nobody listens on right now.
+/// Ports handed out by [`free_port`] lie in `PORTS_FIRST..PORTS_FIRST + PORTS_SPAN`, below the
+/// kernel's ephemeral range (32768 and up), so no client socket of any test can hold one.
+const PORTS_FIRST: u16 = 20_000;
+const PORTS_SPAN: u16 = 12_000;
+
+/// A port nobody listens on right now, different from every other port this test process has
+/// handed out. Tests run in parallel threads and servers bind with `SO_REUSEPORT`, so two
+/// servers started at the same instant on one port would share it; counting through a range
+/// (from a start that differs per process) rules that out within a run.
 pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local addr").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(997) % u32::from(PORTS_SPAN),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    for _ in 0..PORTS_SPAN {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % u32::from(PORTS_SPAN);
+        let port = PORTS_FIRST + u16::try_from(offset).expect("offset within the span");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no free port in {PORTS_FIRST}..{}",
+        PORTS_FIRST + PORTS_SPAN
+    );
 }
 
 impl Server {
@@ -435,16 +460,26 @@ impl Server {
             if let Some(status) = server.child.try_wait().expect("try_wait") {
                 return Err(format!("usld exited at start-up: {status}"));
             }
-            if let Ok(mut client) = TcpStream::connect(("127.0.0.1", port)).map(Client::from_stream)
-            {
-                if client.cmd(&["PING"]) == Resp::Simple("PONG".into()) {
-                    return Ok(server);
-                }
+            if answers_ping(port) {
+                return Ok(server);
             }
             assert!(start.elapsed() < WAIT, "usld did not start on port {port}");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether a server on `port` answers `PING` now. A connection that fails in any way (refused,
+/// reset, closed) means "not serving yet": the question is asked again until the start-up bound.
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let mut reply = [0u8; 7];
+    stream.set_read_timeout(Some(WAIT)).is_ok()
+        && stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut reply).is_ok()
+        && &reply == b"+PONG\r\n"
 }
 
 impl Client {
