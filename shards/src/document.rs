@@ -14,6 +14,7 @@ use crate::change::{Change, Op};
 use crate::error::{JsonKind, StoreError};
 use crate::hlc::{Clock, Stamp};
 use crate::path::{Path, Segment};
+use crate::persisted;
 use crate::strategy::compact::{RegisterDoc, TopLevel};
 use crate::strategy::counter::Counters;
 use crate::strategy::lww::Registers;
@@ -322,6 +323,61 @@ impl Document {
         self.sync(change.version.saturating_sub(1)).to_bytes()
     }
 
+    /// A snapshot of the whole document, to persist: what [`Document::from_state`] rebuilds it
+    /// from (see [`crate::persisted`] for the encoding). The expiry is not in it; storage keeps
+    /// that beside it.
+    pub fn encode_state(&self) -> Vec<u8> {
+        match &self.body {
+            Body::Lww(doc) => persisted::encode_registers(Strategy::Lww, self.version, &doc.tree()),
+            Body::Map(doc) => {
+                persisted::encode_registers(Strategy::CrdtMap, self.version, &doc.tree())
+            }
+            Body::Counter(doc) => persisted::encode_counters(self.version, doc),
+            Body::Set(doc) => persisted::encode_sets(self.version, doc),
+        }
+    }
+
+    /// Rebuilds a `strategy` document from a snapshot [`Document::encode_state`] made, expiring
+    /// at `expires_at_ms`; `clock` is moved past every stamp in it.
+    pub fn from_state(
+        strategy: Strategy,
+        expires_at_ms: Option<u64>,
+        state: &[u8],
+        clock: &mut Clock,
+    ) -> Result<Document, StoreError> {
+        let mut document = Document::new(strategy, expires_at_ms)?;
+        let state = persisted::State::parse(state, strategy)?;
+        document.version = state.version();
+        document.body = match document.body {
+            Body::Lww(_) => Body::Lww(RegisterDoc::store(state.into_registers(clock)?)),
+            Body::Map(_) => Body::Map(RegisterDoc::store(state.into_registers(clock)?)),
+            Body::Counter(_) => Body::Counter(Box::new(state.into_counters()?)),
+            Body::Set(_) => Body::Set(Box::new(state.into_sets(clock)?)),
+        };
+        Ok(document)
+    }
+
+    /// Replays a persisted incremental update ([`Document::update_for`] of the change that made
+    /// `version`): applies it as a merge would, but the elements it changes take `version`, and
+    /// so does the document, exactly as when the change was first made. Stamps are not checked
+    /// against the clock (they were when they came in); `clock` is moved past them.
+    pub fn replay(
+        &mut self,
+        version: u64,
+        update: &[u8],
+        clock: &mut Clock,
+    ) -> Result<(), StoreError> {
+        let update = Update::parse(update)?;
+        let before = self.version;
+        self.version = version.saturating_sub(1);
+        if let Err(error) = self.merge(update, clock, u64::MAX) {
+            self.version = before;
+            return Err(error);
+        }
+        self.version = version;
+        Ok(())
+    }
+
     /// The delta event of one change, for subscribers: the op, the path, what the path holds
     /// now (or the whole document for whole-document changes), and the version. Must be called
     /// before the next change.
@@ -488,6 +544,9 @@ fn edit_set(
                 set.add(value, stamper.next(), version);
                 Ok((Outcome::Length(set.len()), true))
             }
+            // A set shows once it holds an element: an empty one has nothing a replica or a
+            // replayed update could carry, so SET to `[]` of a missing set changes nothing.
+            Edit::Set(Value::Array(values)) if values.is_empty() => Ok((Outcome::Done, false)),
             Edit::Set(Value::Array(values)) => {
                 let set = doc.set_for_write(&text)?;
                 for value in values {

@@ -107,6 +107,10 @@ pub enum StoreError {
     /// Nothing of it was applied.
     #[error("invalid update: {0}")]
     InvalidUpdate(String),
+    /// A persisted state or update (see [`crate::persisted`]) could not be read back: the
+    /// storage holding it is damaged or was written by something else.
+    #[error("unreadable persisted document: {0}")]
+    BadPersisted(String),
     /// INC's result does not fit: an `i64` overflow, or a non-finite float.
     #[error("incrementing '{path}' would overflow")]
     Overflow {
@@ -145,6 +149,7 @@ impl StoreError {
             | StoreError::InvalidTtl
             | StoreError::IndexOutOfRange { .. }
             | StoreError::InvalidUpdate(_)
+            | StoreError::BadPersisted(_)
             | StoreError::Overflow { .. } => ErrorKind::Err,
         }
     }

@@ -15,8 +15,12 @@
 //! - [`sync`]: the JSON update format replicas exchange (SYNC answers it, MERGE takes it).
 //! - [`change`]: what one write changed, for delta events and incremental persistence.
 //! - [`document`]: one document: its strategy's state, version and expiry; dispatches writes.
+//! - [`persisted`]: a document's persisted form (snapshot and incremental updates), and
+//!   rebuilding it.
 //! - [`store`]: one shard's documents, with TTL expiry, the clock and replica ids.
 //! - [`expiry`]: when documents with a TTL are due, and which expired lately.
+//! - `storage` (with the `sqlite` feature): one shard's SQLite file, which keeps the persisted
+//!   form; compaction; re-homing documents when the shard count changes.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
@@ -31,6 +35,9 @@ pub mod hash;
 pub mod hlc;
 pub mod json_text;
 pub mod path;
+pub mod persisted;
+#[cfg(feature = "sqlite")]
+pub mod storage;
 pub mod store;
 pub mod strategy;
 pub mod sync;
