@@ -6,6 +6,10 @@
 //! [`Slot`] saying where its reply will come from, and [`Round::finish`] fills the slots in order.
 //! Per-shard order is kept because each shard applies its batch in order, which is all a
 //! connection can observe: two commands on one document always go to the same shard.
+//!
+//! With `--db`, no reply of a round goes out before the writes of the round are committed: the
+//! local ones (waited for here, see [`crate::persist::barrier`]) and the remote ones (whose
+//! owner sends its outputs only after their commit).
 
 use bytes::Bytes;
 use futures_channel::oneshot;
@@ -13,7 +17,7 @@ use futures_channel::oneshot;
 use crate::command::{info, DocCommand, Info, Keys, Presence};
 use crate::protocol::Reply;
 use crate::router::{OpOutput, ShardOp};
-use crate::shard::{now_ms, Shard};
+use crate::shard::{not_durable, now_ms, Shard};
 use crate::stats::ShardStats;
 
 /// Where one request's reply comes from.
@@ -48,15 +52,21 @@ pub struct Round {
     outgoing: Vec<Vec<ShardOp>>,
     /// The time every command of the round is applied at, on this shard.
     now_ms: u64,
+    /// [`Shard::records_made`] when the round began: the round wrote locally if it moved.
+    records_mark: u64,
+    /// The slots of local commands that wrote, to answer with the failure if their commit fails.
+    local_writes: Vec<usize>,
 }
 
 impl Round {
-    /// An empty round for a server with `shards` shards.
-    pub fn new(shards: usize) -> Round {
+    /// An empty round on `shard`.
+    pub fn new(shard: &Shard) -> Round {
         Round {
             slots: Vec::new(),
-            outgoing: (0..shards).map(|_| Vec::new()).collect(),
+            outgoing: (0..shard.count).map(|_| Vec::new()).collect(),
             now_ms: now_ms(),
+            records_mark: shard.records_made(),
+            local_writes: Vec::new(),
         }
     }
 
@@ -96,7 +106,12 @@ impl Round {
     /// else queued for it.
     fn push_owned(&mut self, shard: &Shard, owner: usize, op: ShardOp) {
         let slot = if owner == shard.id {
-            match shard.op_apply(op, self.now_ms) {
+            let before = shard.records_made();
+            let output = shard.op_apply(op, self.now_ms);
+            if shard.records_made() != before {
+                self.local_writes.push(self.slots.len());
+            }
+            match output {
                 OpOutput::Reply(reply) => Slot::Ready(reply),
                 _ => Slot::Ready(Reply::error("internal error: unexpected output")),
             }
@@ -144,8 +159,15 @@ impl Round {
             .collect()
     }
 
-    /// Sends the queued batches, waits for their outputs, and returns every reply in request order.
+    /// Sends the queued batches, waits for their outputs (and, with `--db`, for the commit of
+    /// the round's local writes), and returns every reply in request order.
     pub async fn finish(self, shard: &Shard) -> Vec<Reply> {
+        // Registered before the first yield, so the commit's outcome cannot slip past.
+        let commit = shard.barrier().map(|barrier| {
+            let commit = barrier.wait(self.records_mark);
+            barrier.flush();
+            commit
+        });
         let mut pending = Vec::new();
         for (to, ops) in self.outgoing.into_iter().enumerate() {
             if !ops.is_empty() {
@@ -194,6 +216,13 @@ impl Round {
                 }
             };
             replies.push(reply);
+        }
+        if let Some(commit) = commit {
+            if let Err(failure) = commit.done().await {
+                for &index in &self.local_writes {
+                    replies[index] = not_durable(&failure);
+                }
+            }
         }
         replies
     }

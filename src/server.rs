@@ -1,5 +1,8 @@
 //! Starting and stopping the server: one pinned glommio executor per shard, joined in a channel
 //! mesh, each listening on the TCP port and serving its share of connections and documents.
+//! With `--db`, the database is opened and loaded first, one writer thread per shard is started
+//! beside the executors, and on shutdown the writers commit what they were given before the
+//! process exits.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +13,7 @@ use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 
 use crate::config::Config;
 use crate::listener;
+use crate::persist::{self, ShardInit};
 use crate::router::ShardMessage;
 use crate::shard::Shard;
 use crate::shared::Shared;
@@ -33,6 +37,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     let shards = config.shards;
     let queue = config.cross_shard_queue;
+    let (inits, writers) = persist::start(&config)?;
+    let inits = Arc::new(Mutex::new(inits.into_iter().map(Some).collect::<Vec<_>>()));
     let shared = Arc::new(Shared::new(config));
 
     let (stop_senders, stop_receivers): (Vec<_>, Vec<_>) =
@@ -49,7 +55,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .on_all_shards(move || {
             let shared = Arc::clone(&shared);
             let stops = Arc::clone(&stop_receivers);
-            async move { run_shard(mesh, shared, stops, tcp_addr).await }
+            let inits = Arc::clone(&inits);
+            async move { run_shard(mesh, shared, stops, inits, tcp_addr).await }
         })
         .map_err(|e| anyhow!("cannot start the shard executors: {e}"))?;
     let mut failure = None;
@@ -60,6 +67,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             Err(e) => failure = Some(anyhow!("shard executor failed: {e}")),
         }
     }
+    writers.join();
     match failure {
         Some(e) => Err(e),
         None => {
@@ -70,12 +78,23 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 type StopReceivers = Arc<Mutex<Vec<Option<oneshot::Receiver<()>>>>>;
+type ShardInits = Arc<Mutex<Vec<Option<ShardInit>>>>;
+
+/// Takes entry `id` of a list shared by the shard executors.
+fn take<T>(list: &Mutex<Vec<Option<T>>>, id: usize, what: &str) -> anyhow::Result<T> {
+    list.lock()
+        .map_err(|_| anyhow!("{what} list poisoned"))?
+        .get_mut(id)
+        .and_then(Option::take)
+        .ok_or_else(|| anyhow!("no {what} for shard {id}"))
+}
 
 /// One shard's life: join the mesh, start serving peers and clients, stop when told.
 async fn run_shard(
     mesh: MeshBuilder<ShardMessage, glommio::channels::channel_mesh::Full>,
     shared: Arc<Shared>,
     stops: StopReceivers,
+    inits: ShardInits,
     tcp_addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
     // Bind before joining the mesh: the join waits for every shard, so once any shard serves a
@@ -87,13 +106,13 @@ async fn run_shard(
         .map_err(|e| anyhow!("cannot join the shard mesh: {e}"))?;
     let id = senders.peer_id();
     let count = senders.nr_consumers();
-    let stop = stops
-        .lock()
-        .map_err(|_| anyhow!("stop list poisoned"))?
-        .get_mut(id)
-        .and_then(Option::take)
-        .ok_or_else(|| anyhow!("no stop channel for shard {id}"))?;
-    let shard = std::rc::Rc::new(Shard::new(id, count, senders, shared));
+    let stop = take(&stops, id, "stop channel")?;
+    let init = take(&inits, id, "store")?;
+    let (shard, outcomes) = Shard::new(id, count, senders, shared, init);
+    let shard = std::rc::Rc::new(shard);
+    if let (Some(barrier), Some(outcomes)) = (shard.barrier(), outcomes) {
+        glommio::spawn_local(std::rc::Rc::clone(barrier).listen(outcomes)).detach();
+    }
     for (_, receiver) in receivers.streams() {
         glommio::spawn_local(std::rc::Rc::clone(&shard).serve_peer(receiver)).detach();
     }
@@ -109,6 +128,10 @@ async fn run_shard(
         let _ = stop.await;
     })
     .await;
+    if let Some(barrier) = shard.barrier() {
+        // The writer commits what it was sent, then stops; the process waits for it.
+        barrier.close();
+    }
     tracing::debug!(shard = id, "stopped");
     Ok(())
 }

@@ -4,6 +4,10 @@
 //! Document state sits in a `RefCell<Store>` that only this thread touches; it is borrowed for one
 //! synchronous command at a time and never across an `.await`, so no lock is needed. Functions that
 //! touch documents are named `op_*` and assert they run on the owner.
+//!
+//! With `--db`, every change a command makes is handed to the shard's commit [`Barrier`] right
+//! where it becomes an event, and the replies of the commands that wrote wait for its commit
+//! (see [`crate::persist`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -17,6 +21,9 @@ use glommio::channels::shared_channel::ConnectedReceiver;
 use ussl_shards::{json_text, Store};
 
 use crate::command::{DocCommand, Presence as PresenceCommand};
+use crate::persist::barrier::{Barrier, Failure};
+use crate::persist::writer::Outcome;
+use crate::persist::{self, ShardInit};
 use crate::protocol::Reply;
 use crate::pubsub::{EventBuilder, Links, Notice, Presence, Routes, Subscribers};
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
@@ -38,6 +45,8 @@ pub struct Shard {
     pub count: usize,
     /// The documents this shard owns.
     store: RefCell<Store>,
+    /// With `--db`: where changes go to be committed, and what replies wait on.
+    barrier: Option<Rc<Barrier>>,
     /// Presence entries on the documents this shard owns.
     presence: RefCell<Presence>,
     /// The subscriptions of the connections this shard accepted.
@@ -63,7 +72,7 @@ pub fn now_ms() -> u64 {
 
 /// A seed for this shard's server replica ids, different for every shard and every start: the
 /// replica ids stamped on this process's writes must not be reused by another process.
-fn replica_seed(shard: usize) -> u64 {
+pub fn replica_seed(shard: usize) -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -72,18 +81,28 @@ fn replica_seed(shard: usize) -> u64 {
 }
 
 impl Shard {
-    /// A shard with an empty store.
+    /// A shard holding `init`'s documents; with a writer, also the outcomes its barrier's
+    /// listener must read (see [`Barrier::listen`]).
     pub fn new(
         id: usize,
         count: usize,
         senders: Senders<ShardMessage>,
         shared: Arc<Shared>,
-    ) -> Shard {
+        init: ShardInit,
+    ) -> (Shard, Option<futures_channel::mpsc::Receiver<Outcome>>) {
         let notices_max = shared.config.cross_shard_notices;
-        Shard {
+        let (barrier, outcomes) = match init.writer {
+            Some(link) => {
+                let (barrier, outcomes) = link.into_barrier(&shared.config);
+                (Some(Rc::new(barrier)), Some(outcomes))
+            }
+            None => (None, None),
+        };
+        let shard = Shard {
             id,
             count,
-            store: RefCell::new(Store::with_replica_seed(replica_seed(id))),
+            store: RefCell::new(init.store),
+            barrier,
             presence: RefCell::new(Presence::new()),
             subscribers: RefCell::new(Subscribers::new()),
             routes: RefCell::new(Routes::new()),
@@ -91,6 +110,27 @@ impl Shard {
             counters: ShardCounters::default(),
             senders,
             shared,
+        };
+        (shard, outcomes)
+    }
+
+    /// The commit barrier, with `--db`.
+    pub fn barrier(&self) -> Option<&Rc<Barrier>> {
+        self.barrier.as_ref()
+    }
+
+    /// How many records this shard has made for its writer (0 in memory): compare readings to
+    /// learn whether the commands applied in between wrote.
+    pub fn records_made(&self) -> u64 {
+        self.barrier
+            .as_ref()
+            .map_or(0, |barrier| barrier.records_made())
+    }
+
+    /// Waits while this shard holds too many uncommitted writes (never in memory).
+    pub async fn persist_room(&self) {
+        if let Some(barrier) = &self.barrier {
+            barrier.room().await;
         }
     }
 
@@ -131,15 +171,29 @@ impl Shard {
     /// Applies a document command on this, its owner shard, and publishes the change it made to
     /// the shards with a matching subscriber. The destinations are found before the write (a
     /// write cannot change them), so a write nobody watches never renders an event.
+    ///
+    /// With `--db` the change (and the removal of documents found expired) is recorded for the
+    /// writer here, before the next command can change the document again; while commits fail,
+    /// writes are refused before they apply.
     fn op_document(&self, command: DocCommand, now_ms: u64) -> Reply {
+        if let Some(failure) = self.barrier.as_ref().and_then(|barrier| barrier.failing()) {
+            if command.is_write() {
+                return Reply::error(failure.to_string());
+            }
+        }
         let mut destinations = Vec::new();
         self.routes
             .borrow()
             .destinations(command.id().as_bytes(), &mut destinations);
         let watched = (!destinations.is_empty()).then(|| command.id().to_owned());
+        let recorded = self.barrier.as_ref().map(|_| command.id().to_owned());
         let mut store = self.store.borrow_mut();
         let (reply, change) = command.apply(&mut store, now_ms);
         let expired = store.has_expired().then(|| store.take_expired());
+        if let (Some(barrier), Some(id)) = (&self.barrier, recorded) {
+            let expired = expired.as_deref().unwrap_or_default();
+            persist::record(barrier, &mut store, &id, change.as_ref(), expired, now_ms);
+        }
         if let (Some(id), Some(change)) = (watched, change) {
             let payload = match store.document(&id, now_ms) {
                 Some(document) => json_text::to_text(&document.event(&id, &change)),
@@ -176,6 +230,10 @@ impl Shard {
                 store.purge_expired(now_ms());
                 store.take_expired()
             };
+            if let Some(barrier) = &self.barrier {
+                persist::record_removed(barrier, &expired);
+                barrier.flush();
+            }
             self.publish_expired(expired);
         }
     }
@@ -319,6 +377,45 @@ impl Shard {
         }
     }
 
+    /// Applies one peer's batch in order and sends back its outputs; with `--db`, once the
+    /// commit holding its writes is done (a task waits for it, so the next batch is served
+    /// meanwhile). Writes whose commit failed answer the failure.
+    fn serve_batch(&self, ops: Vec<ShardOp>, reply: oneshot::Sender<Vec<OpOutput>>) {
+        let now = now_ms();
+        let mark = self.records_made();
+        let mut wrote = Vec::new();
+        let outputs: Vec<OpOutput> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(index, op)| {
+                let before = self.records_made();
+                let output = self.op_apply(op, now);
+                if self.records_made() != before {
+                    wrote.push(index);
+                }
+                output
+            })
+            .collect();
+        ShardCounters::add(&self.counters.remote_batches, 1);
+        let Some(barrier) = self.barrier.as_ref().filter(|_| !wrote.is_empty()) else {
+            // The connection may have closed meanwhile; its results are then dropped.
+            let _ = reply.send(outputs);
+            return;
+        };
+        let commit = barrier.wait(mark);
+        barrier.flush();
+        glommio::spawn_local(async move {
+            let mut outputs = outputs;
+            if let Err(failure) = commit.done().await {
+                for index in wrote {
+                    outputs[index] = OpOutput::Reply(not_durable(&failure));
+                }
+            }
+            let _ = reply.send(outputs);
+        })
+        .detach();
+    }
+
     /// A copy of this shard's counters.
     pub fn stats(&self) -> ShardStats {
         let store = self.store.borrow();
@@ -332,6 +429,7 @@ impl Shard {
             connections_total: c.connections_total.get(),
             connections_rejected: c.connections_rejected.get(),
             remote_batches: c.remote_batches.get(),
+            persistence: self.barrier.as_ref().map(|barrier| barrier.stats()),
         }
     }
 
@@ -360,11 +458,8 @@ impl Shard {
         while let Some(message) = receiver.recv().await {
             match message {
                 ShardMessage::Batch { ops, reply } => {
-                    let now = now_ms();
-                    let outputs = ops.into_iter().map(|op| self.op_apply(op, now)).collect();
-                    ShardCounters::add(&self.counters.remote_batches, 1);
-                    // The connection may have closed meanwhile; its results are then dropped.
-                    let _ = reply.send(outputs);
+                    self.persist_room().await;
+                    self.serve_batch(ops, reply);
                 }
                 ShardMessage::Notices(notices) => {
                     for notice in notices {
@@ -374,4 +469,12 @@ impl Shard {
             }
         }
     }
+}
+
+/// The reply to a write whose commit failed: it is applied, but not durable.
+pub fn not_durable(failure: &Failure) -> Reply {
+    Reply::error(format!(
+        "{failure} (this write is applied but not durable; it is retried and stored once the \
+         database recovers)"
+    ))
 }

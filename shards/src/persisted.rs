@@ -236,7 +236,10 @@ pub struct Persisted<'a, U> {
 /// Rebuilds a document from its snapshot and the updates after it, moving `clock` past every
 /// stamp it holds. Fails with [`StoreError::BadPersisted`] (or the error of the update that
 /// could not be replayed) when the bytes are not what the document layer wrote.
-pub fn restore<'a, U>(persisted: Persisted<'a, U>, clock: &mut Clock) -> Result<Document, StoreError>
+pub fn restore<'a, U>(
+    persisted: Persisted<'a, U>,
+    clock: &mut Clock,
+) -> Result<Document, StoreError>
 where
     U: IntoIterator<Item = (u64, &'a [u8])>,
 {

@@ -40,7 +40,9 @@ impl Stored {
             *self = Stored::default();
             return;
         }
-        let document = server.document(DOC, now_ms).expect("changed document exists");
+        let document = server
+            .document(DOC, now_ms)
+            .expect("changed document exists");
         if change.version == 1 {
             *self = Stored::default();
         }
@@ -85,7 +87,9 @@ fn write(rng: &mut StdRng, strategy: Strategy) -> (Path, Edit) {
     let at: &[&str] = match strategy {
         Strategy::CrdtCounter => &["views", "stock", "stats.likes", "stats.shares"],
         Strategy::CrdtSet => &["items", "tags", "items.0.done", "items.1"],
-        _ => &["zeta", "alpha", "m.b", "m.a", "m.a.deep", "list", "list.0.k"],
+        _ => &[
+            "zeta", "alpha", "m.b", "m.a", "m.a.deep", "list", "list.0.k",
+        ],
     };
     let at = path(at[rng.gen_range(0..at.len())]);
     let edit = match rng.gen_range(0..10) {
@@ -252,13 +256,16 @@ fn run_scenario(seed: u64, strategy: Strategy) {
         restored.edit(DOC, path(at), edit, 0).expect("write");
         let after = restored.sync(DOC, 0, now_ms).expect("exists");
         restored.merge(DOC, &update, now_ms).expect("merges");
-        let shown = restored.get(DOC, Some(&path(at)), now_ms).map(|v| v.into_owned());
+        let shown = restored
+            .get(DOC, Some(&path(at)), now_ms)
+            .map(|v| v.into_owned());
         let wanted = match strategy {
             Strategy::CrdtSet => Some(json!(["newest"])),
             _ => Some(json!("newest")),
         };
         assert_eq!(
-            shown, wanted,
+            shown,
+            wanted,
             "seed {seed}: a write after the rebuild lost to an older one ({})",
             String::from_utf8_lossy(&after.to_bytes())
         );

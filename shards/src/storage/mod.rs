@@ -1,0 +1,183 @@
+//! SQLite persistence: one database file per shard, written by that shard alone.
+//!
+//! This is the step of the request path after a change is applied: the server hands each
+//! change's [`Record`] to its shard's writer, which commits many at once
+//! ([`ShardFile::commit`]). Everything here is synchronous and blocking; the server runs it on a
+//! dedicated thread per shard, never on a shard's event loop.
+//!
+//! - [`layout`]: the file names derived from `--db PATH`, and the manifest that records how many
+//!   shards the files were written with and the format version.
+//! - [`schema`]: opening a file, and refusing one that is not ours, newer, read-only or damaged.
+//! - [`shard_file`]: one shard's file: committing records, loading the documents at start.
+//! - [`compact`]: folding a document's incremental updates into a snapshot, a bounded step at
+//!   a time, so a write costs bytes in proportion to the change, not to the document.
+//! - [`rehome`]: moving documents to their new owner's file when the shard count changes,
+//!   crash-safe at every step.
+//!
+//! What a file holds is opaque bytes made by the document layer (see [`crate::persisted`]): the
+//! storage code never looks inside a document.
+
+pub mod compact;
+pub mod layout;
+pub mod rehome;
+pub mod schema;
+pub mod shard_file;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::StoreError;
+use crate::strategy::Strategy;
+
+pub use compact::{Compactor, Fold};
+pub use layout::{Layout, Manifest};
+pub use rehome::{prepare, Prepared};
+pub use shard_file::{Commit, Loaded, ShardFile};
+
+/// The file format this build writes, kept in every file's `user_version`. A file with a larger
+/// one was written by a newer usld and is refused rather than misread.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// SQLite's `application_id` of every usld file ("USSL" in ASCII), so a database that some other
+/// program made is never mistaken for ours.
+pub const APPLICATION_ID: i64 = 0x5553_534C;
+
+/// How the files are opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Sync every commit to the disk (`synchronous=FULL`): commits survive power loss, not only
+    /// a killed process.
+    pub fsync: bool,
+    /// The most bytes one shard's file may grow to; a write past it is refused as a full disk
+    /// would refuse it. `None`: no bound but the disk's.
+    pub file_bytes_max: Option<u64>,
+}
+
+/// One change to persist, in the order the shard applied it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A document changed: its incremental update ([`crate::Document::update_for`]) and the
+    /// version the change made.
+    Update {
+        /// The document.
+        id: Box<str>,
+        /// The version the change made.
+        version: u64,
+        /// The update's bytes.
+        bytes: Vec<u8>,
+        /// For a document's first change (version 1): what it was created with. Any rows left
+        /// from an earlier document of the same id are dropped.
+        created: Option<Created>,
+    },
+    /// A document was deleted or expired: its rows go.
+    Remove {
+        /// The document.
+        id: Box<str>,
+    },
+}
+
+impl Record {
+    /// The bytes this record holds, for the queue bounds.
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Record::Update { id, bytes, .. } => id.len() + bytes.len(),
+            Record::Remove { id } => id.len(),
+        }
+    }
+}
+
+/// What a document was created with: its row in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Created {
+    /// Its strategy.
+    pub strategy: Strategy,
+    /// When it expires, in milliseconds since the Unix epoch.
+    pub expires_at_ms: Option<u64>,
+}
+
+/// Why storage failed. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// SQLite refused an operation.
+    #[error("{file}: {source}", file = .file.display())]
+    Sqlite {
+        /// The database file.
+        file: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// A file or directory operation failed.
+    #[error("{file}: {source}", file = .file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not a usld database.
+    #[error("{file} is not a usld database ({why}); refusing to touch it", file = .file.display())]
+    NotOurs {
+        /// The file.
+        file: PathBuf,
+        /// What gave it away.
+        why: String,
+    },
+    /// The file was written by a newer usld.
+    #[error(
+        "{file} was written by a newer usld (format {found}; this usld reads format {FORMAT_VERSION}); \
+         refusing to start rather than misread it",
+        file = .file.display()
+    )]
+    NewerFormat {
+        /// The file.
+        file: PathBuf,
+        /// Its format version.
+        found: i64,
+    },
+    /// The file cannot be written.
+    #[error("{file} is read-only; usld must be able to write its database files", file = .file.display())]
+    ReadOnly {
+        /// The file.
+        file: PathBuf,
+    },
+    /// The files on disk do not match the manifest.
+    #[error("{0}")]
+    Layout(String),
+    /// A document's rows could not be read back.
+    #[error("{file}: document '{id}': {source}; the file is damaged", file = .file.display())]
+    BadDocument {
+        /// The file.
+        file: PathBuf,
+        /// The document.
+        id: String,
+        /// What was wrong.
+        source: StoreError,
+    },
+}
+
+impl StorageError {
+    /// Wraps SQLite's error with the file it concerns, recognising the ones that say the file
+    /// is not a database at all.
+    pub fn sqlite(file: &Path, source: rusqlite::Error) -> StorageError {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+            return StorageError::NotOurs {
+                file: file.to_owned(),
+                why: "not a SQLite database".into(),
+            };
+        }
+        StorageError::Sqlite {
+            file: file.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Attaches the file's name to SQLite errors.
+pub(crate) trait SqliteContext<T> {
+    fn in_file(self, file: &Path) -> Result<T, StorageError>;
+}
+
+impl<T> SqliteContext<T> for rusqlite::Result<T> {
+    fn in_file(self, file: &Path) -> Result<T, StorageError> {
+        self.map_err(|e| StorageError::sqlite(file, e))
+    }
+}
