@@ -30,8 +30,19 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Starts `usld` with the given extra flags, on loopback, and waits until it accepts.
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_in(None, &[], extra)
+    }
+
+    /// Starts `usld` as [`Server::start`] does, run from directory `dir` (when given) with the
+    /// environment variables `env` set.
+    pub fn start_in(dir: Option<&std::path::Path>, env: &[(&str, &str)], extra: &[&str]) -> Server {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_usld"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_usld"));
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let child = command
+            .envs(env.iter().copied())
             .args([
                 "--bind",
                 "127.0.0.1",
@@ -563,5 +574,118 @@ impl Drop for Watchdog {
         if let Some(disarm) = self.disarm.take() {
             let _ = disarm.send(());
         }
+    }
+}
+
+impl Server {
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL usld");
+        self.child.wait().expect("reap usld");
+    }
+
+    /// Stops the server with SIGTERM and waits for a clean exit (status 0).
+    pub fn stop(&mut self) {
+        self.terminate();
+        assert_eq!(self.wait_exit(), Some(0), "usld did not stop cleanly");
+    }
+}
+
+/// A database directory for `usld --db`, removed when dropped.
+pub struct Db {
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    /// A fresh, empty directory.
+    pub fn new() -> Db {
+        Db {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The `--db` path: the manifest.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("data.db")
+    }
+
+    /// The path of shard `index`'s file.
+    pub fn shard_file(&self, index: usize) -> std::path::PathBuf {
+        self.dir.path().join(format!("data.shard{index}.db"))
+    }
+
+    /// Starts `usld --db <this> --shards <shards>` with `extra` flags.
+    pub fn start(&self, shards: usize, extra: &[&str]) -> Server {
+        let db = self.path();
+        let shards = shards.to_string();
+        let mut args = vec![
+            "--db",
+            db.to_str().expect("utf-8 path"),
+            "--shards",
+            &shards,
+        ];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+
+    /// Runs `usld --db <this> --shards <shards>` expecting it to refuse to start: its exit
+    /// status and what it printed on stderr.
+    pub fn refused(&self, shards: usize, extra: &[&str]) -> (Option<i32>, String) {
+        let db = self.path();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_usld"));
+        command
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--tcp-port",
+                &free_port().to_string(),
+                "--no-ws",
+            ])
+            .args([
+                "--log-level",
+                "warn",
+                "--db",
+                db.to_str().expect("utf-8 path"),
+            ])
+            .args(["--shards", &shards.to_string()])
+            .args(extra);
+        let output = run_bounded(&mut command, b"");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The newest committed version of document `id` in shard `shard`'s file, read by a separate
+    /// SQLite connection as another process would: `None` when the file has no row for it.
+    pub fn committed_version(&self, shard: usize, id: &str) -> Option<u64> {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.shard_file(shard),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the shard file read-only");
+        ussl_shards::storage::shard_file::committed_version(&conn, id).expect("query")
+    }
+
+    /// How many rows of `table` shard `shard`'s file holds for document `id`.
+    pub fn rows(&self, shard: usize, table: &str, id: &str) -> usize {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.shard_file(shard),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the shard file read-only");
+        let n: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE id = ?1"),
+                [id],
+                |row| row.get(0),
+            )
+            .expect("count rows");
+        usize::try_from(n).expect("count")
     }
 }
