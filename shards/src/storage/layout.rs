@@ -82,17 +82,17 @@ impl Layout {
 
     /// Creates the directory the files live in, with its parents, when missing.
     pub fn create_dir(&self) -> Result<(), StorageError> {
-        std::fs::create_dir_all(&self.dir).map_err(|source| StorageError::Io {
+        std::fs::create_dir_all(&self.dir).map_err(|error| StorageError::Io {
             file: self.dir.clone(),
-            source,
+            error,
         })
     }
 
     /// The indexes of the shard files that exist now, in order.
     pub fn existing_shards(&self) -> Result<Vec<usize>, StorageError> {
-        let io = |source| StorageError::Io {
+        let io = |error| StorageError::Io {
             file: self.dir.clone(),
-            source,
+            error,
         };
         let prefix = format!("{}.shard", self.stem);
         let mut found = Vec::new();
@@ -121,7 +121,7 @@ impl Layout {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(StorageError::Io {
                         file: PathBuf::from(path),
-                        source: e,
+                        error: e,
                     })
                 }
                 _ => {}

@@ -98,20 +98,32 @@ pub struct Created {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// SQLite refused an operation.
-    #[error("{file}: {source}", file = .file.display())]
+    #[error("{file}: {error}", file = .file.display())]
     Sqlite {
         /// The database file.
         file: PathBuf,
         /// SQLite's error.
-        source: rusqlite::Error,
+        error: rusqlite::Error,
+    },
+    /// SQLite found the file damaged (a corrupt or truncated page).
+    #[error(
+        "{file} is damaged ({error}); usld will not start on a file it cannot read whole: \
+         restore it from a backup, or salvage it with `sqlite3 {file} .recover`",
+        file = .file.display()
+    )]
+    Damaged {
+        /// The database file.
+        file: PathBuf,
+        /// SQLite's error.
+        error: rusqlite::Error,
     },
     /// A file or directory operation failed.
-    #[error("{file}: {source}", file = .file.display())]
+    #[error("{file}: {error}", file = .file.display())]
     Io {
         /// The file.
         file: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not a usld database.
     #[error("{file} is not a usld database ({why}); refusing to touch it", file = .file.display())]
@@ -134,7 +146,11 @@ pub enum StorageError {
         found: i64,
     },
     /// The file cannot be written.
-    #[error("{file} is read-only; usld must be able to write its database files", file = .file.display())]
+    #[error(
+        "{file} is read-only; usld must be able to write it, and to create its -wal and -shm \
+         files in the same directory",
+        file = .file.display()
+    )]
     ReadOnly {
         /// The file.
         file: PathBuf,
@@ -157,16 +173,16 @@ pub enum StorageError {
 impl StorageError {
     /// Wraps SQLite's error with the file it concerns, recognising the ones that say the file
     /// is not a database at all.
-    pub fn sqlite(file: &Path, source: rusqlite::Error) -> StorageError {
-        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
-            return StorageError::NotOurs {
-                file: file.to_owned(),
+    pub fn sqlite(file: &Path, error: rusqlite::Error) -> StorageError {
+        let file = file.to_owned();
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => StorageError::NotOurs {
+                file,
                 why: "not a SQLite database".into(),
-            };
-        }
-        StorageError::Sqlite {
-            file: file.to_owned(),
-            source,
+            },
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) => StorageError::Damaged { file, error },
+            Some(rusqlite::ErrorCode::ReadOnly) => StorageError::ReadOnly { file },
+            _ => StorageError::Sqlite { file, error },
         }
     }
 }
