@@ -81,6 +81,11 @@ pub struct Args {
     #[arg(long, env = "USSL_MAX_DB_BYTES")]
     pub max_db_bytes: Option<u64>,
 
+    /// With --db: least growth of a shard's log, in bytes, before it is rewritten [default:
+    /// 67108864]
+    #[arg(long, env = "USSL_DB_REWRITE_MIN_BYTES")]
+    pub db_rewrite_min_bytes: Option<u64>,
+
     /// With --db: most batches of writes a shard has in flight to its database writer
     /// [default: 1024]
     #[arg(long, env = "USSL_COMMIT_QUEUE")]
@@ -172,6 +177,7 @@ struct FileConfig {
     db: Option<PathBuf>,
     fsync: Option<bool>,
     max_db_bytes: Option<u64>,
+    db_rewrite_min_bytes: Option<u64>,
     commit_queue: Option<usize>,
     max_uncommitted_bytes: Option<usize>,
     password: Option<String>,
@@ -203,6 +209,8 @@ pub struct Config {
     pub fsync: bool,
     /// Most bytes one shard's database file may grow to.
     pub db_file_bytes_max: Option<u64>,
+    /// Least growth of a shard's log before it is rewritten.
+    pub db_rewrite_min_bytes: u64,
     /// Most batches a shard has in flight to its database writer.
     pub commit_queue: usize,
     /// Most bytes of uncommitted writes a shard holds before its clients wait.
@@ -264,6 +272,10 @@ impl Config {
             db: args.db.or(file.db),
             fsync: args.fsync || file.fsync.unwrap_or(false),
             db_file_bytes_max: args.max_db_bytes.or(file.max_db_bytes),
+            db_rewrite_min_bytes: args
+                .db_rewrite_min_bytes
+                .or(file.db_rewrite_min_bytes)
+                .unwrap_or(ussl_shards::storage::REWRITE_MIN_BYTES_DEFAULT),
             commit_queue: args
                 .commit_queue
                 .or(file.commit_queue)

@@ -120,6 +120,7 @@ async fn run_shard(
         glommio::spawn_local(std::rc::Rc::clone(&shard).drain_link(to)).detach();
     }
     glommio::spawn_local(std::rc::Rc::clone(&shard).sweep_expired()).detach();
+    glommio::spawn_local(std::rc::Rc::clone(&shard).rewrite_log()).detach();
     if id == 0 {
         tracing::info!(shards = count, %tcp_addr, "usld ready to accept connections");
     }

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use futures_channel::oneshot;
 use glommio::channels::channel_mesh::Senders;
 use glommio::channels::shared_channel::ConnectedReceiver;
+use ussl_shards::storage::{Created, Record};
 use ussl_shards::{json_text, Store};
 
 use crate::command::{DocCommand, Presence as PresenceCommand};
@@ -36,6 +37,12 @@ const NOTICE_BATCH_MAX: usize = 256;
 /// How often a shard removes the expired documents nobody touched, and tells their subscribers.
 /// A touched document expires at once; an untouched one within this interval.
 const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Most documents one step of a log rewrite snapshots before the shard serves other work.
+const REWRITE_STEP_DOCUMENTS: usize = 256;
+
+/// Most bytes of snapshots one step of a log rewrite makes (a larger document is a step alone).
+const REWRITE_STEP_BYTES: usize = 1024 * 1024;
 
 /// One shard's state, shared by the tasks on its executor through an `Rc`.
 pub struct Shard {
@@ -236,6 +243,64 @@ impl Shard {
             }
             self.publish_expired(expired);
         }
+    }
+
+    /// With `--db`: rewrites this shard's log each time its writer asks (see
+    /// `ussl_shards::storage::rewrite`). Runs for the life of the shard.
+    pub async fn rewrite_log(self: Rc<Self>) {
+        let Some(barrier) = self.barrier.clone() else {
+            return;
+        };
+        loop {
+            barrier.rewrite_asked().await;
+            self.op_rewrite_log(&barrier).await;
+        }
+    }
+
+    /// One rewrite: a start record, a snapshot of every document live now, then an end record,
+    /// all in order with the shard's writes. The snapshots are made in steps of at most
+    /// [`REWRITE_STEP_DOCUMENTS`] documents or [`REWRITE_STEP_BYTES`] bytes, each waiting for room
+    /// under the uncommitted-bytes bound, so a rewrite never holds the shard for long. A document
+    /// deleted or expired before its turn needs no snapshot: its removal is in the log.
+    async fn op_rewrite_log(&self, barrier: &Barrier) {
+        let mut ids = Vec::new();
+        self.store
+            .borrow()
+            .keys(b"*", now_ms(), usize::MAX, &mut ids);
+        barrier.record(Record::RewriteStart);
+        let mut next = 0;
+        while next < ids.len() {
+            self.persist_room().await;
+            let expired = {
+                let mut store = self.store.borrow_mut();
+                let (step_end, mut bytes) = ((next + REWRITE_STEP_DOCUMENTS).min(ids.len()), 0);
+                while next < step_end && bytes < REWRITE_STEP_BYTES {
+                    let id = &ids[next];
+                    next += 1;
+                    let Some(document) = store.document(id, now_ms()) else {
+                        continue;
+                    };
+                    let state = document.encode_state();
+                    bytes += state.len();
+                    barrier.record(Record::Snapshot {
+                        id: id.as_str().into(),
+                        version: document.version(),
+                        created: Created {
+                            strategy: document.strategy(),
+                            expires_at_ms: document.expires_at_ms(),
+                        },
+                        state,
+                    });
+                }
+                store.take_expired()
+            };
+            persist::record_removed(barrier, &expired);
+            self.publish_expired(expired);
+            barrier.flush();
+            futures_lite::future::yield_now().await;
+        }
+        barrier.record(Record::RewriteEnd);
+        barrier.flush();
     }
 
     /// Sets or reads presence on a document this shard owns; a change is published.

@@ -3,7 +3,9 @@
 //! restart every acknowledged write must be there, for every strategy, and for CREATE, DEL and
 //! replica merges too. Several runs, each killing at a different moment.
 //!
-//! Each run prints its seed (which decides when the kill comes); `USSL_SEED=<seed>` replays one.
+//! Each run prints its seed (which decides when the kill comes, and whether the logs are rewritten
+//! during the stream: with a small `--db-rewrite-min-bytes`, rewrites run while writes go on and
+//! the kill may land in one); `USSL_SEED=<seed>` replays one.
 //! The strategies are listed once, in [`WRITERS`]: a strategy added to usld (crdt-text) is one
 //! more entry.
 
@@ -154,7 +156,7 @@ fn check(c: &mut Client, kind: Kind, w: usize, acked: usize) {
             for k in 0..DOCS {
                 // The commands of this writer on document k, acknowledged: n = k, k + DOCS, ...
                 let on_doc = (0..acked).filter(|n| n % DOCS == k);
-                let (Some(last), count) = (on_doc.clone().last(), on_doc.count()) else {
+                let (Some(last), count) = (on_doc.clone().next_back(), on_doc.count()) else {
                     continue;
                 };
                 let shown = c.cmd(&["GET", &doc(kind, k), "PATH", &field]).json();
@@ -230,7 +232,13 @@ fn check(c: &mut Client, kind: Kind, w: usize, acked: usize) {
 fn run_once(seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let db = Db::new();
-    let mut server = db.start(2, &[]);
+    // An odd seed rewrites the logs during the stream.
+    let rewrite_flags: &[&str] = if seed % 2 == 1 {
+        &["--db-rewrite-min-bytes", "65536"]
+    } else {
+        &[]
+    };
+    let mut server = db.start(2, rewrite_flags);
     let mut setup = server.connect();
     for (kind, strategy) in [
         (Kind::Map, "crdt-map"),
@@ -266,12 +274,20 @@ fn run_once(seed: u64) {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(rng.gen_range(0..200)));
+    let info = setup.cmd(&["INFO", "persistence"]).text();
+    let rewrites_done = info
+        .lines()
+        .find(|line| line.starts_with("db_rewrites:"))
+        .map(str::to_owned);
     server.kill();
     for thread in threads {
         thread.join().expect("writer");
     }
     let acked: Vec<usize> = acks.iter().map(|a| *a.lock().expect("lock")).collect();
-    println!("seed {seed}: killed after {acked:?} acknowledgements");
+    println!(
+        "seed {seed} ({rewrite_flags:?}, {rewrites_done:?}): killed after {acked:?} \
+         acknowledgements"
+    );
     let server = db.start(2, &[]);
     let mut c = server.connect();
     for (w, &(kind, _)) in WRITERS.iter().enumerate() {
@@ -286,7 +302,8 @@ fn every_acknowledged_write_survives_sigkill() {
         return;
     }
     for run in 0..RUNS {
-        let seed: u64 = rand::random();
+        // The first run without rewrites, the others with them.
+        let seed: u64 = (rand::random::<u64>() & !1) | u64::from(run > 0);
         println!("run {run}: seed {seed} (replay with USSL_SEED={seed})");
         run_once(seed);
     }

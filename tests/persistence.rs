@@ -12,6 +12,10 @@ use common::{ok, Client, Db, Resp, Server};
 use serde_json::json;
 use ussl_shards::{owner_shard, Edit, Path, Store, Strategy};
 
+/// The kinds of log rows (`ussl_shards::storage::shard_file`).
+const CREATE: i64 = 1;
+const REMOVE: i64 = 3;
+
 fn owner(id: &str, shards: usize) -> usize {
     owner_shard(id.as_bytes(), shards)
 }
@@ -133,9 +137,9 @@ fn a_new_shard_count_rehomes_every_document() {
     assert_eq!(observe(&mut c, &more), more_before, "written with 3 shards");
     assert!(db.shard_file(0).exists());
     assert!(!db.shard_file(1).exists() && !db.shard_file(2).exists());
-    // Each document has its one row, in the one file left.
+    // Each document was created once, and its rows are in the one file left.
     for id in ids.iter().chain(&more).filter(|id| !id.ends_with(":gone")) {
-        assert_eq!(db.rows(0, "documents", id), 1, "{id}");
+        assert_eq!(db.rows(0, Some(id), &[CREATE]), 1, "{id}");
     }
 }
 
@@ -152,7 +156,7 @@ fn ttl_is_an_absolute_time_that_survives_restarts() {
     let expiry_of = |id: &str| -> Option<i64> {
         let conn = rusqlite::Connection::open(db.shard_file(owner(id, 2))).expect("open");
         conn.query_row(
-            "SELECT expires_at_ms FROM documents WHERE id = ?1",
+            "SELECT expires_at_ms FROM log WHERE id = ?1 AND kind IN (1, 2) ORDER BY seq DESC",
             [id],
             |row| row.get(0),
         )
@@ -164,7 +168,6 @@ fn ttl_is_an_absolute_time_that_survives_restarts() {
     let server = db.start(2, &[]);
     let mut c = server.connect();
     assert_eq!(c.cmd(&["GET", "t:short"]), common::bulk("null"));
-    assert_eq!(db.rows(owner("t:short", 2), "documents", "t:short"), 0);
     assert_eq!(c.cmd(&["GET", "t:long"]), common::bulk(r#"{"a": 1}"#));
     assert_eq!(expiry_of("t:long"), Some(long_expiry));
     if mid_created.elapsed() < Duration::from_millis(3_500) {
@@ -172,8 +175,8 @@ fn ttl_is_an_absolute_time_that_survives_restarts() {
     }
     std::thread::sleep(Duration::from_millis(4_100).saturating_sub(mid_created.elapsed()));
     assert_eq!(c.cmd(&["GET", "t:mid"]), common::bulk("null"));
-    // The GET found it expired, and its reply waited for the removal of its rows.
-    assert_eq!(db.rows(owner("t:mid", 2), "documents", "t:mid"), 0);
+    // The GET found it expired, and its reply waited for the commit of its removal.
+    assert_eq!(db.rows(owner("t:mid", 2), Some("t:mid"), &[REMOVE]), 1);
 }
 
 /// A replica of a `strategy` document syncs, the server writes more and restarts, the replica
@@ -270,50 +273,76 @@ fn a_replica_that_synced_before_a_restart_merges_after_it() {
 }
 
 #[test]
-fn only_changes_leave_rows_and_removals_take_them_away() {
+fn writes_that_change_nothing_and_presence_add_no_rows() {
     let db = Db::new();
     let server = db.start(2, &[]);
     let mut c = server.connect();
     let shard = owner("doc", 2);
     assert_eq!(c.cmd(&["SET", "doc", "a", "1"]), ok());
     assert_eq!(db.committed_version(shard, "doc"), Some(1));
-    // Writes that change nothing.
+    let rows = [db.rows(0, None, &[]), db.rows(1, None, &[])];
     assert_eq!(c.cmd(&["DEL", "doc", "PATH", "missing"]), common::int(0));
-    assert_eq!(
-        c.cmd(&["PULL", "doc", "a", "5"]).is_error("WRONGTYPE"),
-        true
-    );
+    assert!(c.cmd(&["PULL", "doc", "a", "5"]).is_error("WRONGTYPE"));
+    assert!(c.cmd(&["INC", "doc", "a", "x"]).is_error("ERR"));
     let state = c.cmd(&["SYNC", "doc", "0"]).texts();
-    assert!(!matches!(
-        c.cmd(&["MERGE", "doc", &state[0]]),
-        Resp::Error(_)
-    ));
+    assert_eq!(c.cmd(&["MERGE", "doc", &state[0]]), common::int(0));
     assert_eq!(
         c.cmd(&["PRESENCE", "doc", "DATA", r#"{"cursor": 3}"#]),
         ok()
     );
     assert_eq!(c.cmd(&["GET", "missing"]), common::bulk("null"));
     assert_eq!(c.cmd(&["DEL", "missing"]), common::int(0));
+    assert_eq!([db.rows(0, None, &[]), db.rows(1, None, &[])], rows);
     assert_eq!(db.committed_version(shard, "doc"), Some(1));
-    assert_eq!(db.rows(shard, "updates", "doc"), 1);
-    assert_eq!(db.rows(owner("missing", 2), "documents", "missing"), 0);
-    // DEL of the document removes its rows.
-    assert_eq!(c.cmd(&["DEL", "doc"]), common::int(1));
-    assert_eq!(db.rows(shard, "documents", "doc"), 0);
-    assert_eq!(db.rows(shard, "updates", "doc"), 0);
-    // So does expiry, found by the sweep with nobody touching the document.
+}
+
+#[test]
+fn deleted_and_expired_documents_leave_the_log_at_the_next_rewrite() {
+    let db = Db::new();
+    let server = db.start(2, &["--db-rewrite-min-bytes", "65536"]);
+    let mut c = server.connect();
+    assert_eq!(c.cmd(&["SET", "gone", "a", "1"]), ok());
+    assert_eq!(c.cmd(&["SET", "gone", "b", "2"]), ok());
+    assert_eq!(c.cmd(&["DEL", "gone"]), common::int(1));
+    assert_eq!(db.committed_version(owner("gone", 2), "gone"), None);
     assert_eq!(c.cmd(&["CREATE", "brief", "TTL", "200"]), ok());
-    let brief = owner("brief", 2);
-    assert_eq!(db.rows(brief, "documents", "brief"), 1);
+    assert_eq!(c.cmd(&["SET", "kept", "a", "1"]), ok());
+    std::thread::sleep(Duration::from_millis(300));
+    // Enough writes on both shards for a rewrite of each log, then until the garbage is gone.
+    let filler = "f".repeat(1000);
     let start = Instant::now();
-    while db.rows(brief, "documents", "brief") != 0 {
+    let mut i = 0;
+    while db.rows(owner("gone", 2), Some("gone"), &[])
+        + db.rows(owner("brief", 2), Some("brief"), &[])
+        > 0
+    {
         assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the expired document's rows stayed"
+            start.elapsed() < Duration::from_secs(60),
+            "no rewrite removed the rows"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        for _ in 0..50 {
+            assert_eq!(
+                c.cmd(&["SET", &format!("filler:{}", i % 40), "v", &filler]),
+                ok()
+            );
+            i += 1;
+        }
     }
-    assert_eq!(db.rows(brief, "updates", "brief"), 0);
+    let info = c.cmd(&["INFO", "persistence"]).text();
+    assert!(!info.contains("db_rewrites:0"), "{info}");
+    // What is live came through the rewrite.
+    assert_eq!(c.cmd(&["GET", "kept"]), common::bulk(r#"{"a": 1}"#));
+    drop(c);
+    drop(server);
+    let server = db.start(2, &[]);
+    let mut c = server.connect();
+    assert_eq!(c.cmd(&["GET", "kept"]), common::bulk(r#"{"a": 1}"#));
+    assert_eq!(c.cmd(&["GET", "gone"]), common::bulk("null"));
+    assert_eq!(c.cmd(&["GET", "brief"]), common::bulk("null"));
+    assert_eq!(
+        c.cmd(&["GET", "filler:1", "PATH", "v"]).json(),
+        json!(filler)
+    );
 }
 
 /// Reads every reply of `count` pipelined commands, checking after each one that its write is

@@ -360,13 +360,20 @@ impl Document {
     /// Replays a persisted incremental update ([`Document::update_for`] of the change that made
     /// `version`): applies it as a merge would, but the elements it changes take `version`, and
     /// so does the document, exactly as when the change was first made. Stamps are not checked
-    /// against the clock (they were when they came in); `clock` is moved past them.
+    /// against the clock (they were when they came in); `clock` is moved past them. An update
+    /// that does not come after the document's version is refused as damaged.
     pub fn replay(
         &mut self,
         version: u64,
         update: &[u8],
         clock: &mut Clock,
     ) -> Result<(), StoreError> {
+        if version <= self.version {
+            return Err(StoreError::BadPersisted(format!(
+                "update {version} does not follow version {}",
+                self.version
+            )));
+        }
         let update = Update::parse(update)?;
         let before = self.version;
         self.version = version.saturating_sub(1);

@@ -19,8 +19,8 @@
 //!   rebuilding it.
 //! - [`store`]: one shard's documents, with TTL expiry, the clock and replica ids.
 //! - [`expiry`]: when documents with a TTL are due, and which expired lately.
-//! - `storage` (with the `sqlite` feature): one shard's SQLite file, which keeps the persisted
-//!   form; compaction; re-homing documents when the shard count changes.
+//! - `storage` (with the `sqlite` feature): one shard's SQLite file, an append-only log of the
+//!   persisted forms; rewrites that compact it; re-homing documents when the shard count changes.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]

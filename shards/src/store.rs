@@ -347,6 +347,18 @@ impl Store {
         Ok(true)
     }
 
+    /// Replays a persisted incremental update on document `id` (see [`Document::replay`]);
+    /// `Ok(false)` when there is no such document, expired or not.
+    pub fn replay(&mut self, id: &str, version: u64, update: &[u8]) -> Result<bool, StoreError> {
+        let Store {
+            documents, clock, ..
+        } = self;
+        match documents.get_mut(id) {
+            Some(document) => document.replay(version, update, clock).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
     /// Appends to `out` the ids of live documents matching the glob
     /// `pattern` (Redis `KEYS` syntax), at most `limit` of them.
     ///

@@ -1,6 +1,6 @@
 //! The SQLite storage of one shard and of a set of shards, on real files: committing and
-//! loading every strategy, folding updates into snapshots, re-homing to another shard count
-//! (including after a re-homing that was cut short), and refusing files that are not ours.
+//! loading every strategy, rewriting the log while writes go on, re-homing to another shard
+//! count (including after a re-homing that was cut short), and refusing files that are not ours.
 #![cfg(feature = "sqlite")]
 
 use std::path::Path;
@@ -150,33 +150,94 @@ fn expired_documents_are_not_loaded_and_lose_their_rows() {
         loaded.document("long", NOW).and_then(|d| d.expires_at_ms()),
         Some(NOW + 10_000)
     );
-    assert_eq!(shard.counts().expect("counts"), (1, 1));
+    // The rows stay in the log until a rewrite; loading skips the expired document each time.
+    assert_eq!(shard.rows().expect("rows"), 2);
+}
+
+/// The snapshot record of document `id` as it is now, as a shard's rewrite makes it.
+fn snapshot_of(store: &mut Store, id: &str) -> Option<Record> {
+    let document = store.document(id, NOW)?;
+    Some(Record::Snapshot {
+        id: id.into(),
+        version: document.version(),
+        created: Created {
+            strategy: document.strategy(),
+            expires_at_ms: document.expires_at_ms(),
+        },
+        state: document.encode_state(),
+    })
 }
 
 #[test]
-fn updates_fold_into_a_snapshot_and_load_the_same() {
+fn a_rewrite_compacts_the_log_while_writes_go_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("one.db");
+    let options = Options {
+        rewrite_min_bytes: 4096,
+        ..Options::default()
+    };
+    let mut shard = ShardFile::open(&file, &options).expect("open");
+    let mut original = Store::new();
+    let mut records = write_some(&mut original, "doc", 40);
+    for i in 0..200u64 {
+        let id = format!("doc:{}", i % 4 * 4);
+        let (_, change) = original
+            .edit(&id, path("b"), Edit::Set(json!(i)), NOW)
+            .expect("set");
+        records.push(record_of(&mut original, &id, &change.expect("changed")));
+    }
+    shard.commit(&records).expect("commit");
+    assert!(shard.rewrite_due(), "the log grew past the minimum");
+    let before = shard.rows().expect("rows");
+    // The rewrite, with writes between its snapshots: doc:0 changes before its snapshot, doc:4
+    // is deleted before its turn, doc:new is created after the start.
+    let ids = all_ids(&original);
+    shard.commit(&[Record::RewriteStart]).expect("start");
+    assert!(!shard.rewrite_due(), "a rewrite is in progress");
+    let (_, change) = original
+        .edit("doc:0", path("b"), Edit::Set(json!("late")), NOW)
+        .expect("set");
+    let late = record_of(&mut original, "doc:0", &change.expect("changed"));
+    let deleted = original.delete_document("doc:4", NOW).expect("live");
+    let removal = record_of(&mut original, "doc:4", &deleted);
+    let (_, change) = original
+        .edit("doc:new", path("x"), Edit::Set(json!(1)), NOW)
+        .expect("set");
+    let created = record_of(&mut original, "doc:new", &change.expect("changed"));
+    shard.commit(&[late, removal, created]).expect("commit");
+    for id in &ids {
+        if let Some(snapshot) = snapshot_of(&mut original, id) {
+            shard.commit(&[snapshot]).expect("snapshot");
+        }
+    }
+    let ended = shard.commit(&[Record::RewriteEnd]).expect("end");
+    assert!(ended.rewrite_ended);
+    assert!(shard.garbage_left());
+    while shard.delete_garbage_step().expect("delete") > 0 {}
+    let after = shard.rows().expect("rows");
+    assert!(
+        after < before,
+        "the log did not shrink: {before} -> {after} rows"
+    );
+    drop(shard);
+    let mut loaded = load(&file);
+    assert_same_documents(&mut original, &mut loaded);
+    assert_eq!(text(&mut loaded, "doc:4"), None);
+}
+
+#[test]
+fn an_interrupted_rewrite_leaves_the_log_whole() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("one.db");
     let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
     let mut original = Store::new();
-    let big = "x".repeat(200);
-    for i in 0..300u64 {
-        let (_, change) = original
-            .edit(
-                "busy",
-                path(&format!("f{}", i % 40)),
-                Edit::Set(json!(format!("{big}{i}"))),
-                NOW,
-            )
-            .expect("set");
-        let record = record_of(&mut original, "busy", &change.expect("changed"));
-        shard.commit(&[record]).expect("commit");
-        while let Some(fold) = shard.compact_step() {
-            fold.expect("fold");
-        }
-    }
-    let (_, updates) = shard.counts().expect("counts");
-    assert!(updates < 64, "{updates} update rows were left unfolded");
+    shard
+        .commit(&write_some(&mut original, "doc", 12))
+        .expect("commit");
+    shard.commit(&[Record::RewriteStart]).expect("start");
+    let snapshot = snapshot_of(&mut original, "doc:1").expect("live");
+    shard.commit(&[snapshot]).expect("snapshot");
+    // The server stops here: no end row.
     drop(shard);
     let mut loaded = load(&file);
     assert_same_documents(&mut original, &mut loaded);
@@ -195,6 +256,7 @@ fn write_sharded(layout: &Layout, shards: usize, count: usize) -> Store {
     for record in records {
         let id = match &record {
             Record::Update { id, .. } | Record::Remove { id } => id.clone(),
+            other => panic!("write_some made {other:?}"),
         };
         let owner = owner_shard(id.as_bytes(), shards);
         files[owner].commit(&[record]).expect("commit");
@@ -275,7 +337,7 @@ fn finish_interrupted_rehome(shards: usize) {
         )
         .expect("attach");
     let ids: Vec<String> = target
-        .prepare("SELECT id FROM source.documents")
+        .prepare("SELECT DISTINCT id FROM source.log")
         .expect("prepare")
         .query_map([], |row| row.get(0))
         .expect("query")
@@ -287,29 +349,31 @@ fn finish_interrupted_rehome(shards: usize) {
         .collect();
     assert!(!moving.is_empty());
     for id in &moving {
-        for table in ["documents", "updates"] {
-            target
-                .execute(
-                    &format!("INSERT INTO main.{table} SELECT * FROM source.{table} WHERE id = ?1"),
-                    [id],
-                )
-                .expect("copy");
-        }
+        target
+            .execute(
+                "INSERT INTO main.log (id, kind, version, strategy, expires_at_ms, bytes)
+                 SELECT id, kind, version, strategy, expires_at_ms, bytes FROM source.log
+                 WHERE id = ?1 ORDER BY seq",
+                [id],
+            )
+            .expect("copy");
     }
     drop(target);
     prepare(&layout, shards).expect("finish the re-homing");
     let mut loaded = load_sharded(&layout, shards);
     assert_same_documents(&mut original, &mut loaded);
-    // Every document is in exactly one file.
-    let mut rows = 0;
+    // Every document was created once, in one file.
+    let mut creates = 0;
     for index in 0..shards {
         let conn = rusqlite::Connection::open(layout.shard(index)).expect("open");
         let n: i64 = conn
-            .query_row("SELECT count(*) FROM documents", [], |row| row.get(0))
+            .query_row("SELECT count(*) FROM log WHERE kind = 1", [], |row| {
+                row.get(0)
+            })
             .expect("count");
-        rows += n as usize;
+        creates += n as usize;
     }
-    assert_eq!(rows, all_ids(&original).len());
+    assert_eq!(creates, all_ids(&original).len(), "one create per document");
 }
 
 #[test]
@@ -399,8 +463,8 @@ fn a_full_file_refuses_the_commit_and_keeps_what_was_committed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("small.db");
     let options = Options {
-        fsync: false,
         file_bytes_max: Some(64 * 1024),
+        ..Options::default()
     };
     let mut shard = ShardFile::open(&file, &options).expect("open");
     let mut store = Store::new();

@@ -147,14 +147,14 @@ fn persistence(shard: &Shard, all: &[ShardStats]) -> String {
     let _ = write!(
         s,
         "storage:sqlite\r\ndb_path:{}\r\ndb_fsync:{}\r\ndb_commits:{}\r\ndb_records_committed:{}\r\n\
-         db_bytes_committed:{}\r\ndb_folds:{}\r\ndb_commit_failures:{}\r\ndb_uncommitted_bytes:{}\r\n\
+         db_bytes_committed:{}\r\ndb_rewrites:{}\r\ndb_commit_failures:{}\r\ndb_uncommitted_bytes:{}\r\n\
          db_last_write_status:{}\r\n",
         db.display(),
         if config.fsync { "always" } else { "no" },
         sum(|p| p.commits),
         sum(|p| p.records),
         sum(|p| p.bytes),
-        sum(|p| p.folds),
+        sum(|p| p.rewrites),
         sum(|p| p.failures),
         sum(|p| p.uncommitted_bytes),
         if failing { "err" } else { "ok" },

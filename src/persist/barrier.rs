@@ -69,6 +69,9 @@ pub struct Barrier {
     room_waiters: RefCell<Vec<Waker>>,
     /// The last commit's failure, while the writer has not recovered from it.
     failing: RefCell<Option<Failure>>,
+    /// Whether the writer asked for a rewrite of the log, and the task that does them.
+    rewrite_asked: Cell<bool>,
+    rewriter: RefCell<Option<Waker>>,
     /// Counters for INFO.
     stats: Cell<BarrierStats>,
     commit_queue: usize,
@@ -84,8 +87,8 @@ pub struct BarrierStats {
     pub records: u64,
     /// Bytes of records in them.
     pub bytes: u64,
-    /// Documents folded into a new snapshot.
-    pub folds: u64,
+    /// Rewrites of the log finished.
+    pub rewrites: u64,
     /// Commits that failed.
     pub failures: u64,
     /// Bytes of records not yet committed.
@@ -133,6 +136,8 @@ impl Barrier {
             waiters: RefCell::new(BTreeMap::new()),
             room_waiters: RefCell::new(Vec::new()),
             failing: RefCell::new(None),
+            rewrite_asked: Cell::new(false),
+            rewriter: RefCell::new(None),
             stats: Cell::new(BarrierStats::default()),
             commit_queue,
             uncommitted_bytes_max,
@@ -235,6 +240,20 @@ impl Barrier {
         .await;
     }
 
+    /// Waits until the writer asks for a rewrite of the log (see [`crate::shard::Shard`]'s
+    /// rewrite task).
+    pub async fn rewrite_asked(&self) {
+        poll_fn(|cx| {
+            if self.rewrite_asked.replace(false) {
+                Poll::Ready(())
+            } else {
+                *self.rewriter.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+
     /// Receives the writer's outcomes for the life of the shard, settling the waiting rounds.
     pub async fn listen(self: Rc<Self>, mut outcomes: mpsc::Receiver<Outcome>) {
         while let Some(outcome) = outcomes.next().await {
@@ -264,7 +283,7 @@ impl Barrier {
         };
         *self.failing.borrow_mut() = result.clone().err();
         let mut stats = self.stats.get();
-        stats.folds = stats.folds.max(outcome.folds);
+        stats.rewrites = stats.rewrites.max(outcome.rewrites);
         match &result {
             Ok(()) => {
                 stats.commits = stats.commits.max(outcome.commits);
@@ -285,6 +304,12 @@ impl Barrier {
         }
         for waker in self.room_waiters.borrow_mut().drain(..) {
             waker.wake();
+        }
+        if outcome.rewrite_due {
+            self.rewrite_asked.set(true);
+            if let Some(waker) = self.rewriter.borrow_mut().take() {
+                waker.wake();
+            }
         }
     }
 

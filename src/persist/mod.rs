@@ -93,6 +93,7 @@ pub fn start(config: &Config) -> anyhow::Result<(Vec<ShardInit>, Writers)> {
     let options = Options {
         fsync: config.fsync,
         file_bytes_max: config.db_file_bytes_max,
+        rewrite_min_bytes: config.db_rewrite_min_bytes,
     };
     let opened = startup::open(db, config.shards, options)?;
     let mut inits = Vec::with_capacity(config.shards);

@@ -72,14 +72,14 @@ pub fn open(db: &Path, shards: usize, options: Options) -> anyhow::Result<Opened
         let (shard, counts) = result?;
         total.documents += counts.documents;
         total.expired += counts.expired;
-        total.updates += counts.updates;
+        total.rows += counts.rows;
         opened.push(shard);
     }
     tracing::info!(
         db = %db.display(),
         documents = total.documents,
-        updates_replayed = total.updates,
-        expired_removed = total.expired,
+        rows_replayed = total.rows,
+        expired = total.expired,
         seconds = format!("{:.3}", started.elapsed().as_secs_f64()),
         "database loaded"
     );

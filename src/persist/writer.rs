@@ -5,10 +5,10 @@
 //! [`Batch`]es to this thread over a bounded crossbeam channel and goes on serving. The thread
 //! takes every batch queued when it wakes and commits them all in one transaction (group commit:
 //! while one transaction commits, the next group gathers), then reports an [`Outcome`] back to
-//! the shard's [`super::barrier::Barrier`], which releases the replies waiting for it. Between
-//! commits it folds one document's updates into a snapshot when one is due (bounded work, see
-//! `ussl_shards::storage::compact`), so folding never holds a commit back by more than one
-//! document.
+//! the shard's [`super::barrier::Barrier`], which releases the replies waiting for it, and tells
+//! it when the log is due for a rewrite (see `ussl_shards::storage::rewrite`). Between commits it
+//! deletes a bounded step of the garbage a finished rewrite left, so that never holds a commit
+//! back by more than one step.
 //!
 //! A failed commit (a full disk, a file made read-only) is reported, and its records kept and
 //! retried every [`RETRY_INTERVAL`] with whatever comes next, so nothing applied is dropped;
@@ -47,8 +47,10 @@ pub struct Outcome {
     pub bytes: u64,
     /// Transactions committed since start.
     pub commits: u64,
-    /// Documents folded into a new snapshot since start.
-    pub folds: u64,
+    /// Rewrites finished since start.
+    pub rewrites: u64,
+    /// Whether the log has grown enough that the shard should rewrite it.
+    pub rewrite_due: bool,
 }
 
 impl Outcome {
@@ -60,7 +62,8 @@ impl Outcome {
             records: 0,
             bytes: 0,
             commits: 0,
-            folds: 0,
+            rewrites: 0,
+            rewrite_due: false,
         }
     }
 }
@@ -92,7 +95,7 @@ pub fn spawn(
                 carry: Vec::new(),
                 through: 0,
                 commits: 0,
-                folds: 0,
+                rewrites: 0,
                 failing: false,
             }
             .run(batches)
@@ -108,7 +111,7 @@ struct Writer {
     /// The last batch received.
     through: u64,
     commits: u64,
-    folds: u64,
+    rewrites: u64,
     /// Whether the last commit failed.
     failing: bool,
 }
@@ -122,11 +125,11 @@ impl Writer {
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
-            } else if self.file.compaction_due() {
+            } else if self.file.garbage_left() {
                 match batches.try_recv() {
                     Ok(batch) => Some(batch),
                     Err(TryRecvError::Empty) => {
-                        self.compact_step();
+                        self.delete_garbage_step();
                         continue;
                     }
                     Err(TryRecvError::Disconnected) => break,
@@ -144,7 +147,7 @@ impl Writer {
             }
             self.commit(records);
             if !self.failing {
-                self.compact_step();
+                self.delete_garbage_step();
             }
         }
         if !self.carry.is_empty() {
@@ -179,6 +182,7 @@ impl Writer {
                 }
                 self.failing = false;
                 self.commits += 1;
+                self.rewrites += u64::from(done.rewrite_ended);
                 (Ok(()), done.records as u64, done.bytes as u64)
             }
             Err(error) => {
@@ -198,23 +202,22 @@ impl Writer {
             records: records_count,
             bytes,
             commits: self.commits,
-            folds: self.folds,
+            rewrites: self.rewrites,
+            rewrite_due: !self.failing && self.file.rewrite_due(),
         };
         // The shard settles outcomes as they come; a full channel only means it is behind on
         // repeats of a failure it already knows, and a closed one that it is shutting down.
         let _ = self.outcomes.try_send(outcome);
     }
 
-    /// Folds one document's updates when one is due.
-    fn compact_step(&mut self) {
-        match self.file.compact_step() {
-            Some(Ok(fold)) if fold.updates > 0 => self.folds += 1,
-            Some(Err(error)) => tracing::warn!(
+    /// Deletes one bounded step of the garbage a finished rewrite left.
+    fn delete_garbage_step(&mut self) {
+        if let Err(error) = self.file.delete_garbage_step() {
+            tracing::warn!(
                 shard = self.settings.shard,
-                "could not fold a document's updates into a snapshot (they stay as they are): \
-                 {error}"
-            ),
-            _ => {}
+                "could not delete rows a rewrite made garbage (they stay, and are skipped when \
+                 loading): {error}"
+            );
         }
     }
 }

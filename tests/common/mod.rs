@@ -672,19 +672,25 @@ impl Db {
         ussl_shards::storage::shard_file::committed_version(&conn, id).expect("query")
     }
 
-    /// How many rows of `table` shard `shard`'s file holds for document `id`.
-    pub fn rows(&self, shard: usize, table: &str, id: &str) -> usize {
+    /// How many log rows shard `shard`'s file holds for document `id` (`None`: for every
+    /// document), of the given kinds (`ussl_shards::storage::shard_file` lists them; empty: all).
+    pub fn rows(&self, shard: usize, id: Option<&str>, kinds: &[i64]) -> usize {
         let conn = rusqlite::Connection::open_with_flags(
             self.shard_file(shard),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .expect("open the shard file read-only");
+        let kinds = kinds
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = String::from("SELECT count(*) FROM log WHERE (?1 IS NULL OR id = ?1)");
+        if !kinds.is_empty() {
+            sql.push_str(&format!(" AND kind IN ({kinds})"));
+        }
         let n: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM {table} WHERE id = ?1"),
-                [id],
-                |row| row.get(0),
-            )
+            .query_row(&sql, [id], |row| row.get(0))
             .expect("count rows");
         usize::try_from(n).expect("count")
     }

@@ -5,21 +5,28 @@
 //! ([`ShardFile::commit`]). Everything here is synchronous and blocking; the server runs it on a
 //! dedicated thread per shard, never on a shard's event loop.
 //!
+//! A shard file is an append-only log of records, like Redis's append-only file: every commit
+//! appends its records at the end of one table, so a write costs about the bytes of its change
+//! however large the document and wherever its id falls (a table kept in id order would cost a
+//! page or more of random writes per record). The log is compacted by *rewrites*: the shard
+//! appends a snapshot of every live document, after which everything before the rewrite is
+//! garbage and is deleted a bounded step at a time.
+//!
 //! - [`layout`]: the file names derived from `--db PATH`, and the manifest that records how many
-//!   shards the files were written with and the format version.
+//!   shards the files were written with.
 //! - [`schema`]: opening a file, and refusing one that is not ours, newer, read-only or damaged.
-//! - [`shard_file`]: one shard's file: committing records, loading the documents at start.
-//! - [`compact`]: folding a document's incremental updates into a snapshot, a bounded step at
-//!   a time, so a write costs bytes in proportion to the change, not to the document.
+//! - [`shard_file`]: one shard's file: appending records, and loading the documents at start by
+//!   replaying the log.
+//! - [`rewrite`]: when a rewrite is due, and deleting what a finished rewrite made garbage.
 //! - [`rehome`]: moving documents to their new owner's file when the shard count changes,
 //!   crash-safe at every step.
 //!
-//! What a file holds is opaque bytes made by the document layer (see [`crate::persisted`]): the
+//! What a record holds is opaque bytes made by the document layer (see [`crate::persisted`]): the
 //! storage code never looks inside a document.
 
-pub mod compact;
 pub mod layout;
 pub mod rehome;
+pub mod rewrite;
 pub mod schema;
 pub mod shard_file;
 
@@ -28,9 +35,9 @@ use std::path::{Path, PathBuf};
 use crate::error::StoreError;
 use crate::strategy::Strategy;
 
-pub use compact::{Compactor, Fold};
 pub use layout::{Layout, Manifest};
 pub use rehome::{prepare, Prepared};
+pub use rewrite::{Rewrites, REWRITE_MIN_BYTES_DEFAULT};
 pub use shard_file::{Commit, Loaded, ShardFile};
 
 /// The file format this build writes, kept in every file's `user_version`. A file with a larger
@@ -42,7 +49,7 @@ pub const FORMAT_VERSION: i64 = 1;
 pub const APPLICATION_ID: i64 = 0x5553_534C;
 
 /// How the files are opened.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     /// Sync every commit to the disk (`synchronous=FULL`): commits survive power loss, not only
     /// a killed process.
@@ -50,6 +57,19 @@ pub struct Options {
     /// The most bytes one shard's file may grow to; a write past it is refused as a full disk
     /// would refuse it. `None`: no bound but the disk's.
     pub file_bytes_max: Option<u64>,
+    /// The least bytes the log must grow by after a rewrite before the next one (see
+    /// [`rewrite`]).
+    pub rewrite_min_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            fsync: false,
+            file_bytes_max: None,
+            rewrite_min_bytes: REWRITE_MIN_BYTES_DEFAULT,
+        }
+    }
 }
 
 /// One change to persist, in the order the shard applied it.
@@ -64,23 +84,41 @@ pub enum Record {
         version: u64,
         /// The update's bytes.
         bytes: Vec<u8>,
-        /// For a document's first change (version 1): what it was created with. Any rows left
-        /// from an earlier document of the same id are dropped.
+        /// For a document's first change (version 1): what it was created with. It starts the
+        /// document anew, whatever an earlier document of the same id held.
         created: Option<Created>,
     },
-    /// A document was deleted or expired: its rows go.
+    /// The whole state of a document ([`crate::Document::encode_state`]), written by a rewrite;
+    /// it replaces whatever came before it.
+    Snapshot {
+        /// The document.
+        id: Box<str>,
+        /// The version the state holds.
+        version: u64,
+        /// What the document was created with.
+        created: Created,
+        /// The state's bytes.
+        state: Vec<u8>,
+    },
+    /// A document was deleted or expired.
     Remove {
         /// The document.
         id: Box<str>,
     },
+    /// A rewrite begins: a snapshot of every document live now follows.
+    RewriteStart,
+    /// The rewrite that began last is complete: everything before its start is garbage.
+    RewriteEnd,
 }
 
 impl Record {
-    /// The bytes this record holds, for the queue bounds.
+    /// The bytes this record holds, for the queue bounds and the log's size.
     pub fn size_bytes(&self) -> usize {
         match self {
             Record::Update { id, bytes, .. } => id.len() + bytes.len(),
+            Record::Snapshot { id, state, .. } => id.len() + state.len(),
             Record::Remove { id } => id.len(),
+            Record::RewriteStart | Record::RewriteEnd => 0,
         }
     }
 }

@@ -8,8 +8,9 @@
 //!
 //! 1. The manifest is rewritten first: the new shard count, how many files may still hold data,
 //!    and `complete = false`.
-//! 2. For every file and every other target, the rows of the documents the target now owns are
-//!    copied into the target's file (replacing any copy already there), and committed.
+//! 2. For every file and every other target, the log rows of the documents the target now owns
+//!    are appended to the target's log in their order (after deleting any copy of them already
+//!    there), and committed. Garbage rows (before the source's last finished rewrite) stay.
 //! 3. Only then are the moved rows deleted from the source, and files past the new count, now
 //!    empty, removed.
 //! 4. The manifest is marked complete.
@@ -29,6 +30,7 @@ use rusqlite::{params, Connection};
 
 use super::layout::{Layout, Manifest};
 use super::schema::{self, Kind};
+use super::shard_file::row;
 use super::{Options, SqliteContext, StorageError};
 use crate::hash::owner_shard;
 
@@ -137,7 +139,7 @@ fn rehome(layout: &Layout, shards: usize, span: usize) -> Result<usize, StorageE
     // Re-homing is rare and must not lose a copy to a power cut between the copy and the delete.
     let options = Options {
         fsync: true,
-        file_bytes_max: None,
+        ..Options::default()
     };
     let mut moved = 0;
     for source in 0..span {
@@ -155,14 +157,15 @@ fn rehome(layout: &Layout, shards: usize, span: usize) -> Result<usize, StorageE
         }
         // Every copy has committed: the moved rows (all of them, past the new count) can go.
         let foreign = if source < shards {
-            format!("WHERE ussl_owner(id, {shards}) != {source}")
+            format!(
+                "WHERE kind < {} AND ussl_owner(id, {shards}) != {source}",
+                row::REWRITE_START
+            )
         } else {
             String::new()
         };
         source_db
-            .execute_batch(&format!(
-                "BEGIN IMMEDIATE; DELETE FROM documents {foreign}; DELETE FROM updates {foreign}; COMMIT;"
-            ))
+            .execute(&format!("DELETE FROM log {foreign}"), [])
             .in_file(&source_path)?;
         drop(source_db);
         if source >= shards {
@@ -183,26 +186,28 @@ fn targets(
     shards: usize,
     source: usize,
 ) -> Result<Vec<usize>, StorageError> {
+    let mut statement = source_db
+        .prepare("SELECT DISTINCT ussl_owner(id, ?1) FROM log WHERE kind < ?2")
+        .in_file(source_path)?;
+    let owners = statement
+        .query_map(params![shards as i64, row::REWRITE_START], |row| {
+            row.get::<_, i64>(0)
+        })
+        .in_file(source_path)?;
     let mut found = Vec::new();
-    for table in ["documents", "updates"] {
-        let sql = format!("SELECT DISTINCT ussl_owner(id, ?1) FROM {table}");
-        let mut statement = source_db.prepare(&sql).in_file(source_path)?;
-        let owners = statement
-            .query_map([shards as i64], |row| row.get::<_, i64>(0))
-            .in_file(source_path)?;
-        for owner in owners {
-            let owner = owner.in_file(source_path)?.max(0) as usize;
-            if owner != source && !found.contains(&owner) {
-                found.push(owner);
-            }
+    for owner in owners {
+        let owner = owner.in_file(source_path)?.max(0) as usize;
+        if owner != source {
+            found.push(owner);
         }
     }
     found.sort_unstable();
     Ok(found)
 }
 
-/// Copies the rows of the documents in `source` that `target` owns among `shards` into the
-/// target's file, replacing any copy already there; one transaction. Returns how many.
+/// Appends the live log rows of the documents in `source` that `target` owns among `shards` to
+/// the target's log, in their order, after deleting any copy of them already there (left by an
+/// interrupted run); one transaction. Returns how many documents.
 fn copy(
     target_db: &Connection,
     target_path: &Path,
@@ -216,26 +221,35 @@ fn copy(
     target_db
         .execute("ATTACH DATABASE ?1 AS source", [source_name])
         .in_file(target_path)?;
-    let owned = "ussl_owner(id, ?1) = ?2";
+    let moving = format!(
+        "SELECT seq, id, kind, version, strategy, expires_at_ms, bytes FROM source.log
+         WHERE kind < {start} AND ussl_owner(id, {shards}) = {target}
+         AND seq >= coalesce((SELECT version FROM source.log WHERE kind = {end}
+                              ORDER BY seq DESC LIMIT 1), 0)",
+        start = row::REWRITE_START,
+        end = row::REWRITE_END,
+    );
     let run = || -> rusqlite::Result<usize> {
         target_db.execute_batch("BEGIN IMMEDIATE")?;
-        let args = params![shards as i64, target as i64];
         target_db.execute(
-            &format!("DELETE FROM main.updates WHERE id IN (SELECT id FROM source.documents WHERE {owned})"),
-            args,
-        )?;
-        let count = target_db.execute(
-            &format!("INSERT OR REPLACE INTO main.documents SELECT * FROM source.documents WHERE {owned}"),
-            args,
+            &format!("DELETE FROM main.log WHERE id IN (SELECT id FROM ({moving}))"),
+            [],
         )?;
         target_db.execute(
             &format!(
-                "INSERT OR REPLACE INTO main.updates SELECT * FROM source.updates WHERE {owned}"
+                "INSERT INTO main.log (id, kind, version, strategy, expires_at_ms, bytes)
+                 SELECT id, kind, version, strategy, expires_at_ms, bytes FROM ({moving})
+                 ORDER BY seq"
             ),
-            args,
+            [],
+        )?;
+        let count = target_db.query_row(
+            &format!("SELECT count(DISTINCT id) FROM ({moving})"),
+            [],
+            |row| row.get::<_, i64>(0),
         )?;
         target_db.execute_batch("COMMIT")?;
-        Ok(count)
+        Ok(count.max(0) as usize)
     };
     let result = run();
     if result.is_err() {

@@ -14,10 +14,8 @@
 //! its pages are read: SQLite reports it as corrupt, and loading stops there (see
 //! [`super::shard_file`]).
 //!
-//! A shard file holds two tables. `documents` has one row per document: its strategy, expiry,
-//! and the newest snapshot with the version it holds (none until the first fold). `updates` has
-//! one row per change since that snapshot. Both are keyed by the document id first, so a
-//! document's rows sit together and loading reads both tables in one ordered pass.
+//! A shard file holds one table, `log`, in the order records were committed (see
+//! [`super::shard_file`] for what each kind of row means and how loading replays them).
 
 use std::path::Path;
 
@@ -40,7 +38,7 @@ impl Kind {
     fn table(self) -> &'static str {
         match self {
             Kind::Manifest => "manifest",
-            Kind::Shard => "documents",
+            Kind::Shard => "log",
         }
     }
 
@@ -52,21 +50,18 @@ impl Kind {
     }
 }
 
-/// The tables of a shard file.
+/// The table of a shard file: the log, in commit order. `kind` is one of the row kinds of
+/// [`super::shard_file`]; `id` is empty for the rewrite markers.
 const SHARD_SCHEMA: &str = "
-    CREATE TABLE documents (
-        id TEXT PRIMARY KEY NOT NULL,
-        strategy TEXT NOT NULL,
-        expires_at_ms INTEGER,
-        version INTEGER NOT NULL,
-        state BLOB
-    ) WITHOUT ROWID;
-    CREATE TABLE updates (
+    CREATE TABLE log (
+        seq INTEGER PRIMARY KEY,
         id TEXT NOT NULL,
+        kind INTEGER NOT NULL,
         version INTEGER NOT NULL,
-        bytes BLOB NOT NULL,
-        PRIMARY KEY (id, version)
-    ) WITHOUT ROWID;";
+        strategy TEXT,
+        expires_at_ms INTEGER,
+        bytes BLOB
+    );";
 
 /// How long a connection waits for a lock another connection holds (a reader checkpointing, a
 /// backup tool) before failing, in milliseconds.

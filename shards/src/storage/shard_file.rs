@@ -1,27 +1,55 @@
-//! One shard's database file: committing the shard's records in groups, and loading its
-//! documents back at start.
+//! One shard's database file: appending the shard's records in groups, and loading its
+//! documents back at start by replaying the log.
 //!
 //! A [`ShardFile`] is owned by the one thread that writes it (the server's per-shard writer), so
-//! it needs no locking. Each [`ShardFile::commit`] is one SQLite transaction holding every record
-//! handed in, in order: many writes share one commit, which is what keeps durability cheap.
+//! it needs no locking. Each [`ShardFile::commit`] is one SQLite transaction appending every
+//! record handed in, in order: many writes share one commit, and since they are appended at the
+//! end of the log, they share its pages too.
+//!
+//! The rows of the log, by `kind`:
+//!
+//! | kind | row | replayed as |
+//! |---|---|---|
+//! | 0 update | `id`, `version`, `bytes`: one change | the document's [`crate::Document::replay`] |
+//! | 1 create | the same, for version 1, with `strategy` and `expires_at_ms` | a new document, then its first change; replaces any earlier one |
+//! | 2 snapshot | `id`, `version`, `strategy`, `expires_at_ms`, `bytes`: the whole state | the document rebuilt from it; replaces any earlier one |
+//! | 3 remove | `id` | the document deleted |
+//! | 4 rewrite start | `version` 0 | nothing: a rewrite's snapshots follow |
+//! | 5 rewrite end | `version`: the `seq` of its start | nothing: rows before that `seq` are garbage |
+//!
+//! An update can come before the create or snapshot of its document when a rewrite deleted
+//! what came before (the rewrite's snapshot of the document then follows it and replaces it) or
+//! when its document is removed later; loading holds such updates until one of those rows comes,
+//! and refuses the file if one is left at the end.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::compact::{self, Compactor, Fold};
+use super::rewrite::{self, Rewrites};
 use super::schema::{self, Kind};
 use super::{Created, Options, Record, SqliteContext, StorageError};
 use crate::persisted::Persisted;
 use crate::store::Store;
 use crate::strategy::Strategy;
 
+/// The `kind` of each row of the log (see the module documentation).
+pub(crate) mod row {
+    pub const UPDATE: i64 = 0;
+    pub const CREATE: i64 = 1;
+    pub const SNAPSHOT: i64 = 2;
+    pub const REMOVE: i64 = 3;
+    pub const REWRITE_START: i64 = 4;
+    pub const REWRITE_END: i64 = 5;
+}
+
 /// One shard's open database file.
 pub struct ShardFile {
     conn: Connection,
     path: PathBuf,
-    /// Documents whose updates may be due for folding into a snapshot.
-    compactor: Compactor,
+    /// The log's size, and the state of rewrites.
+    rewrites: Rewrites,
 }
 
 /// What one commit wrote.
@@ -31,6 +59,8 @@ pub struct Commit {
     pub records: usize,
     /// Bytes of updates and ids they held.
     pub bytes: usize,
+    /// Whether a rewrite ended with this commit.
+    pub rewrite_ended: bool,
 }
 
 /// What loading found.
@@ -38,20 +68,21 @@ pub struct Commit {
 pub struct Loaded {
     /// Documents put back in the store.
     pub documents: usize,
-    /// Documents found expired, whose rows were removed.
+    /// Documents found expired, and dropped.
     pub expired: usize,
-    /// Incremental updates replayed.
-    pub updates: usize,
+    /// Log rows replayed.
+    pub rows: usize,
 }
 
 impl ShardFile {
     /// Opens (creating when missing) a shard file.
     pub fn open(path: &Path, options: &Options) -> Result<ShardFile, StorageError> {
         let conn = schema::open(path, Kind::Shard, options)?;
+        let rewrites = Rewrites::read(&conn, path, options.rewrite_min_bytes)?;
         Ok(ShardFile {
             conn,
             path: path.to_owned(),
-            compactor: Compactor::default(),
+            rewrites,
         })
     }
 
@@ -60,7 +91,7 @@ impl ShardFile {
         &self.path
     }
 
-    /// Commits `records` in one transaction, in order. On error nothing of them is written and
+    /// Appends `records` in one transaction, in order. On error nothing of them is written and
     /// the caller keeps them to try again.
     pub fn commit(&mut self, records: &[Record]) -> Result<Commit, StorageError> {
         let file = &self.path;
@@ -68,20 +99,35 @@ impl ShardFile {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .in_file(file)?;
+        let mut rewrites = self.rewrites;
         let mut done = Commit::default();
         for record in records {
-            apply(&tx, record).in_file(file)?;
+            let seq = append(&tx, record, rewrites.started_at()).in_file(file)?;
+            done.rewrite_ended |= rewrites.note(record, seq);
             done.records += 1;
             done.bytes += record.size_bytes();
         }
         tx.commit().in_file(file)?;
-        for record in records {
-            self.compactor.note(record);
-        }
+        self.rewrites = rewrites;
         Ok(done)
     }
 
-    /// Puts every live document of this file into `store`, and removes the rows of the ones that
+    /// Whether the log has grown enough since the last rewrite that another is due.
+    pub fn rewrite_due(&self) -> bool {
+        self.rewrites.due()
+    }
+
+    /// Whether a finished rewrite left garbage rows to delete.
+    pub fn garbage_left(&self) -> bool {
+        self.rewrites.garbage_left()
+    }
+
+    /// Deletes a bounded number of garbage rows (see [`rewrite`]); how many.
+    pub fn delete_garbage_step(&mut self) -> Result<usize, StorageError> {
+        rewrite::delete_garbage_step(&self.conn, &self.path, &mut self.rewrites)
+    }
+
+    /// Puts every document of this file into `store` by replaying the log, and drops those that
     /// expired by `now_ms`. `owned` tells whether a document belongs to this shard; one that does
     /// not means the files were not re-homed, and loading stops.
     pub fn load(
@@ -90,205 +136,185 @@ impl ShardFile {
         now_ms: u64,
         owned: impl Fn(&str) -> bool,
     ) -> Result<Loaded, StorageError> {
-        let file = self.path.clone();
+        let file = &self.path;
         let mut loaded = Loaded::default();
-        let mut expired = Vec::new();
-        {
-            let mut documents = self
-                .conn
-                .prepare(
-                    "SELECT id, strategy, expires_at_ms, version, state FROM documents ORDER BY id",
-                )
-                .in_file(&file)?;
-            let mut updates = self
-                .conn
-                .prepare("SELECT id, version, bytes FROM updates ORDER BY id, version")
-                .in_file(&file)?;
-            let mut documents = documents.query([]).in_file(&file)?;
-            let mut updates = UpdateRows {
-                rows: updates.query([]).in_file(&file)?,
-                next: None,
+        // Updates waiting for the create, snapshot or remove row of their document.
+        let mut held: HashSet<String> = HashSet::new();
+        let mut rows = self
+            .conn
+            .prepare(
+                "SELECT id, kind, version, strategy, expires_at_ms, bytes FROM log
+                 WHERE seq >= ?1 AND kind < ?2 ORDER BY seq",
+            )
+            .in_file(file)?;
+        let mut rows = rows
+            .query(params![self.rewrites.cut(), row::REWRITE_START])
+            .in_file(file)?;
+        while let Some(entry) = rows.next().in_file(file)? {
+            let id: String = entry.get(0).in_file(file)?;
+            let kind: i64 = entry.get(1).in_file(file)?;
+            let version = entry.get::<_, i64>(2).in_file(file)?.max(0) as u64;
+            let bytes = entry.get_ref(5).in_file(file)?;
+            let bytes = bytes.as_blob_or_null().unwrap_or(None).unwrap_or_default();
+            let bad = |source| StorageError::BadDocument {
+                file: file.clone(),
+                id: id.clone(),
+                source,
             };
-            updates.advance(&file)?;
-            while let Some(row) = documents.next().in_file(&file)? {
-                let id: String = row.get(0).in_file(&file)?;
-                let bad = |source| StorageError::BadDocument {
-                    file: file.clone(),
-                    id: id.clone(),
-                    source,
-                };
-                if !owned(&id) {
-                    return Err(StorageError::Layout(format!(
-                        "{}: document '{id}' belongs to another shard; the files were not \
-                         re-homed to this shard count",
-                        file.display()
-                    )));
+            if !owned(&id) {
+                return Err(StorageError::Layout(format!(
+                    "{}: document '{id}' belongs to another shard; the files were not \
+                     re-homed to this shard count",
+                    file.display()
+                )));
+            }
+            loaded.rows += 1;
+            match kind {
+                row::UPDATE => {
+                    if !store.replay(&id, version, bytes).map_err(bad)? {
+                        held.insert(id);
+                    }
+                    continue;
                 }
-                updates.refuse_orphans(Some(&id), &file)?;
-                let strategy: String = row.get(1).in_file(&file)?;
-                let strategy = Strategy::parse(&strategy).map_err(bad)?;
-                let expires_at_ms: Option<i64> = row.get(2).in_file(&file)?;
-                let version: i64 = row.get(3).in_file(&file)?;
-                let state: Option<Vec<u8>> = row.get(4).in_file(&file)?;
-                let own = updates.take_for(&id, &file)?;
-                loaded.updates += own.len();
-                let persisted = Persisted {
-                    strategy,
-                    expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
-                    snapshot: state.as_deref().filter(|_| version > 0),
-                    updates: own.iter().map(|(v, bytes)| (*v, bytes.as_slice())),
-                };
-                if store.restore(&id, persisted, now_ms).map_err(bad)? {
-                    loaded.documents += 1;
-                } else {
-                    expired.push(id);
+                row::CREATE | row::SNAPSHOT => {
+                    let strategy: String = entry.get(3).in_file(file)?;
+                    let expires_at_ms: Option<i64> = entry.get(4).in_file(file)?;
+                    let persisted = Persisted {
+                        strategy: Strategy::parse(&strategy).map_err(bad)?,
+                        expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
+                        snapshot: (kind == row::SNAPSHOT).then_some(bytes),
+                        updates: (kind == row::CREATE).then_some((version, bytes)),
+                    };
+                    // Expiry is applied once the whole log is replayed.
+                    store.restore(&id, persisted, 0).map_err(bad)?;
+                }
+                row::REMOVE => {
+                    store.delete_document(&id, 0);
+                }
+                other => {
+                    return Err(StorageError::Layout(format!(
+                        "{}: a log row of unknown kind {other}; the file is damaged",
+                        file.display()
+                    )))
                 }
             }
-            updates.refuse_orphans(None, &file)?;
+            held.remove(&id);
         }
-        loaded.expired = expired.len();
-        if !expired.is_empty() {
-            let removals: Vec<Record> = expired
-                .into_iter()
-                .map(|id| Record::Remove { id: id.into() })
-                .collect();
-            self.commit(&removals)?;
+        if let Some(orphan) = held.into_iter().next() {
+            return Err(StorageError::Layout(format!(
+                "{}: updates of document '{orphan}' have nothing they apply to (no create or \
+                 snapshot row); the file is damaged",
+                file.display()
+            )));
         }
+        loaded.expired = store.purge_expired(now_ms);
+        store.take_expired();
+        loaded.documents = store.len();
         Ok(loaded)
     }
 
-    /// Folds at most one document's updates into a new snapshot, if one is due: `None` when
-    /// none is. The work is bounded by that one document's size.
-    pub fn compact_step(&mut self) -> Option<Result<Fold, StorageError>> {
-        compact::step(&mut self.conn, &self.path, &mut self.compactor)
+    /// How many rows the log holds (garbage included), for tests and INFO.
+    pub fn rows(&self) -> Result<u64, StorageError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM log", [], |row| row.get(0))
+            .in_file(&self.path)?;
+        Ok(n.max(0) as u64)
     }
 
-    /// Whether documents wait to be checked for folding.
-    pub fn compaction_due(&self) -> bool {
-        !self.compactor.is_idle()
-    }
-
-    /// How many update rows and documents the file holds, for INFO and tests.
-    pub fn counts(&self) -> Result<(u64, u64), StorageError> {
-        let count = |table: &str| -> Result<u64, StorageError> {
-            let n: i64 = self
-                .conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                    row.get(0)
-                })
-                .in_file(&self.path)?;
-            Ok(n.max(0) as u64)
-        };
-        Ok((count("documents")?, count("updates")?))
-    }
-
-    /// The version of document `id` the file holds committed: its newest update's, or its
-    /// snapshot's; `None` when the file has no such document.
+    /// The version of document `id` the file holds committed: the version of its newest row;
+    /// `None` when the file has no row for it.
     pub fn committed_version(&self, id: &str) -> Result<Option<u64>, StorageError> {
         committed_version(&self.conn, id).in_file(&self.path)
     }
 }
 
-/// The newest version of document `id` in the file: its last update, or its snapshot.
+/// The version the newest row of document `id` brings it to; `None` without a row (a removed
+/// document counts as none). Scans the log: for tests and tools, not for the write path.
 pub fn committed_version(conn: &Connection, id: &str) -> rusqlite::Result<Option<u64>> {
-    conn.query_row(
-        "SELECT max(d.version, coalesce((SELECT max(u.version) FROM updates u WHERE u.id = d.id), 0))
-         FROM documents d WHERE d.id = ?1",
-        [id],
-        |row| row.get::<_, i64>(0),
-    )
-    .optional()
-    .map(|version| version.map(|v| v.max(0) as u64))
+    let newest: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT kind, version FROM log WHERE id = ?1 ORDER BY seq DESC LIMIT 1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(newest
+        .filter(|(kind, _)| *kind != row::REMOVE)
+        .map(|(_, version)| version.max(0) as u64))
 }
 
-/// Writes one record inside the commit's transaction.
-fn apply(conn: &Connection, record: &Record) -> rusqlite::Result<()> {
+/// Appends one record inside the commit's transaction; returns its row's `seq`.
+fn append(conn: &Connection, record: &Record, rewrite_start: Option<i64>) -> rusqlite::Result<i64> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO log (id, kind, version, strategy, expires_at_ms, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let ms = |created: &Created| created.expires_at_ms.map(|ms| ms as i64);
     match record {
         Record::Update {
             id,
             version,
             bytes,
+            created: None,
+        } => insert.execute(params![
+            &**id,
+            row::UPDATE,
+            *version as i64,
+            None::<&str>,
+            None::<i64>,
+            bytes
+        ])?,
+        Record::Update {
+            id,
+            version,
+            bytes,
+            created: Some(created),
+        } => insert.execute(params![
+            &**id,
+            row::CREATE,
+            *version as i64,
+            created.strategy.name(),
+            ms(created),
+            bytes
+        ])?,
+        Record::Snapshot {
+            id,
+            version,
             created,
-        } => {
-            if let Some(Created {
-                strategy,
-                expires_at_ms,
-            }) = created
-            {
-                conn.prepare_cached("DELETE FROM updates WHERE id = ?1")?
-                    .execute([&**id])?;
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO documents (id, strategy, expires_at_ms, version, state)
-                     VALUES (?1, ?2, ?3, 0, NULL)",
-                )?
-                .execute(params![
-                    &**id,
-                    strategy.name(),
-                    expires_at_ms.map(|ms| ms as i64)
-                ])?;
-            }
-            conn.prepare_cached(
-                "INSERT OR REPLACE INTO updates (id, version, bytes) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![&**id, *version as i64, bytes])?;
-        }
-        Record::Remove { id } => {
-            conn.prepare_cached("DELETE FROM documents WHERE id = ?1")?
-                .execute([&**id])?;
-            conn.prepare_cached("DELETE FROM updates WHERE id = ?1")?
-                .execute([&**id])?;
-        }
-    }
-    Ok(())
-}
-
-/// The `updates` table read in id order beside `documents`, one row ahead.
-struct UpdateRows<'s> {
-    rows: rusqlite::Rows<'s>,
-    /// The row read but not yet taken: (id, version, bytes).
-    next: Option<(String, u64, Vec<u8>)>,
-}
-
-impl UpdateRows<'_> {
-    fn advance(&mut self, file: &Path) -> Result<(), StorageError> {
-        self.next = match self.rows.next().in_file(file)? {
-            Some(row) => Some((
-                row.get(0).in_file(file)?,
-                row.get::<_, i64>(1).in_file(file)?.max(0) as u64,
-                row.get(2).in_file(file)?,
-            )),
-            None => None,
-        };
-        Ok(())
-    }
-
-    /// Refuses update rows of a document that has no document row: those whose id sorts before
-    /// `next_document`, or any left at the end (`None`). They cannot be rebuilt without it, and
-    /// must not be dropped silently.
-    fn refuse_orphans(&self, next_document: Option<&str>, file: &Path) -> Result<(), StorageError> {
-        match (&self.next, next_document) {
-            (Some((orphan, ..)), next) if next.is_none_or(|id| orphan.as_str() < id) => {
-                Err(StorageError::Layout(format!(
-                    "{}: updates of document '{orphan}' have no document row; the file is damaged",
-                    file.display()
-                )))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Takes the updates of document `id`, in version order.
-    fn take_for(&mut self, id: &str, file: &Path) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
-        let mut own = Vec::new();
-        while let Some((next_id, ..)) = &self.next {
-            if next_id != id {
-                break;
-            }
-            if let Some((_, version, bytes)) = self.next.take() {
-                own.push((version, bytes));
-            }
-            self.advance(file)?;
-        }
-        Ok(own)
-    }
+            state,
+        } => insert.execute(params![
+            &**id,
+            row::SNAPSHOT,
+            *version as i64,
+            created.strategy.name(),
+            ms(created),
+            state
+        ])?,
+        Record::Remove { id } => insert.execute(params![
+            &**id,
+            row::REMOVE,
+            0,
+            None::<&str>,
+            None::<i64>,
+            None::<&[u8]>
+        ])?,
+        Record::RewriteStart => insert.execute(params![
+            "",
+            row::REWRITE_START,
+            0,
+            None::<&str>,
+            None::<i64>,
+            None::<&[u8]>
+        ])?,
+        Record::RewriteEnd => insert.execute(params![
+            "",
+            row::REWRITE_END,
+            rewrite_start.unwrap_or(0),
+            None::<&str>,
+            None::<i64>,
+            None::<&[u8]>
+        ])?,
+    };
+    Ok(conn.last_insert_rowid())
 }
