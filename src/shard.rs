@@ -44,6 +44,9 @@ const REWRITE_STEP_DOCUMENTS: usize = 256;
 /// Most bytes of snapshots one step of a log rewrite makes (a larger document is a step alone).
 const REWRITE_STEP_BYTES: usize = 1024 * 1024;
 
+/// How long a log rewrite waits before its next step while commits fail.
+const REWRITE_FAILING_PAUSE: Duration = Duration::from_secs(1);
+
 /// One shard's state, shared by the tasks on its executor through an `Rc`.
 pub struct Shard {
     /// This shard's index, `0..count`.
@@ -270,6 +273,10 @@ impl Shard {
         barrier.record(Record::RewriteStart);
         let mut next = 0;
         while next < ids.len() {
+            // While commits fail, snapshots would only pile up in the writer's retry queue.
+            while barrier.failing().is_some() {
+                glommio::timer::sleep(REWRITE_FAILING_PAUSE).await;
+            }
             self.persist_room().await;
             let expired = {
                 let mut store = self.store.borrow_mut();
