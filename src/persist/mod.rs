@@ -5,6 +5,8 @@
 //!   count and loaded.
 //! - [`writer`]: one OS thread per shard owns that shard's SQLite file and commits what the shard
 //!   sends, many writes per transaction.
+//! - [`checkpointer`]: one OS thread copies every shard's write-ahead log into its file, so the
+//!   writers' commits never wait for that.
 //! - [`barrier`]: on the shard, the records of applied changes are gathered and sent to the
 //!   writer, and replies wait for the commit that holds their writes.
 //!
@@ -13,6 +15,7 @@
 //! process, what `--fsync` adds, what is refused) is written out in `docs/persistence.md`.
 
 pub mod barrier;
+pub mod checkpointer;
 pub mod startup;
 pub mod writer;
 
@@ -22,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_channel::mpsc;
-use ussl_shards::storage::{Created, Options, Record};
+use ussl_shards::storage::{Checkpointer, Created, Options, Record};
 use ussl_shards::{Change, Op, Store};
 
 use crate::config::Config;
@@ -58,19 +61,25 @@ impl WriterLink {
     }
 }
 
-/// The writer threads and the database lock, kept until every shard has stopped.
+/// The writer threads, the checkpointer and the database lock, kept until every shard has
+/// stopped.
 pub struct Writers {
     threads: Vec<JoinHandle<()>>,
+    checkpointer: Option<checkpointer::Running>,
     _lock: Option<File>,
 }
 
 impl Writers {
-    /// Waits for every writer to commit what it was given and close its file.
+    /// Waits for every writer to commit what it was given and close its file, then stops the
+    /// checkpointer, whose connections close last.
     pub fn join(self) {
         for thread in self.threads {
             if thread.join().is_err() {
                 tracing::error!("a database writer thread panicked");
             }
+        }
+        if let Some(checkpointer) = self.checkpointer {
+            checkpointer.stop();
         }
     }
 }
@@ -86,6 +95,7 @@ pub fn start(config: &Config) -> anyhow::Result<(Vec<ShardInit>, Writers)> {
             .collect();
         let writers = Writers {
             threads: Vec::new(),
+            checkpointer: None,
             _lock: None,
         };
         return Ok((inits, writers));
@@ -98,7 +108,10 @@ pub fn start(config: &Config) -> anyhow::Result<(Vec<ShardInit>, Writers)> {
     let opened = startup::open(db, config.shards, options)?;
     let mut inits = Vec::with_capacity(config.shards);
     let mut threads = Vec::with_capacity(config.shards);
+    let mut checkpointers = Vec::with_capacity(config.shards);
     for (index, shard) in opened.shards.into_iter().enumerate() {
+        checkpointers.push(Checkpointer::open(shard.file.path(), &options)?);
+        shard.file.checkpoint_elsewhere()?;
         let (batches, from_shard) = crossbeam_channel::bounded(config.commit_queue);
         // One more outcome than batches in flight: the writer reports at most one per batch,
         // plus one for a retry.
@@ -115,8 +128,11 @@ pub fn start(config: &Config) -> anyhow::Result<(Vec<ShardInit>, Writers)> {
             writer: Some(WriterLink { batches, outcomes }),
         });
     }
+    let checkpointer =
+        checkpointer::spawn(checkpointers).context("cannot start the checkpointer thread")?;
     let writers = Writers {
         threads,
+        checkpointer: Some(checkpointer),
         _lock: Some(opened.lock),
     };
     Ok((inits, writers))

@@ -18,12 +18,15 @@
 //! - [`shard_file`]: one shard's file: appending records, and loading the documents at start by
 //!   replaying the log.
 //! - [`rewrite`]: when a rewrite is due, and deleting what a finished rewrite made garbage.
+//! - [`checkpoint`]: copying the write-ahead log into the file from another connection, so
+//!   commits never wait for it.
 //! - [`rehome`]: moving documents to their new owner's file when the shard count changes,
 //!   crash-safe at every step.
 //!
 //! What a record holds is opaque bytes made by the document layer (see [`crate::persisted`]): the
 //! storage code never looks inside a document.
 
+pub mod checkpoint;
 pub mod layout;
 pub mod rehome;
 pub mod rewrite;
@@ -35,6 +38,7 @@ use std::path::{Path, PathBuf};
 use crate::error::StoreError;
 use crate::strategy::Strategy;
 
+pub use checkpoint::{Checkpoint, Checkpointer};
 pub use layout::{Layout, Manifest};
 pub use rehome::{prepare, Prepared};
 pub use rewrite::{Rewrites, REWRITE_MIN_BYTES_DEFAULT};

@@ -91,6 +91,14 @@ impl ShardFile {
         &self.path
     }
 
+    /// Stops this connection from checkpointing inside its commits: a [`super::Checkpointer`]
+    /// on another thread does it. Without one, the write-ahead log would grow without bound.
+    pub fn checkpoint_elsewhere(&self) -> Result<(), StorageError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .in_file(&self.path)
+    }
+
     /// Appends `records` in one transaction, in order. On error nothing of them is written and
     /// the caller keeps them to try again.
     pub fn commit(&mut self, records: &[Record]) -> Result<Commit, StorageError> {
