@@ -31,9 +31,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(usld, db, shards, port):
+def start(usld, db, shards, port, extra=()):
     return subprocess.Popen([usld, "--bind", "127.0.0.1", "--tcp-port", str(port), "--no-ws",
-                             "--shards", str(shards), "--log-level", "warn", "--db", db])
+                             "--shards", str(shards), "--log-level", "warn", "--db", db, *extra])
 
 
 def wait_pong(port, proc, deadline_s=600):
@@ -92,11 +92,13 @@ def wchar(pid):
     return 0
 
 
-def measure_bytes(usld, doc_bytes, writes, pipeline):
-    """Bytes usld writes per one-field SET on a document of about `doc_bytes` bytes."""
+def measure_bytes(usld, doc_bytes, writes, pipeline, rewrite_min):
+    """Bytes usld writes per one-field SET on a document of about `doc_bytes` bytes, and how
+    many log rewrites happened meanwhile."""
     with tempfile.TemporaryDirectory(prefix="ussl-bytes-") as root:
         port = free_port()
-        proc = start(usld, os.path.join(root, "data.db"), 1, port)
+        extra = ["--db-rewrite-min-bytes", str(rewrite_min)] if rewrite_min else []
+        proc = start(usld, os.path.join(root, "data.db"), 1, port, extra)
         try:
             wait_pong(port, proc)
             c = Conn(port)
@@ -115,8 +117,12 @@ def measure_bytes(usld, doc_bytes, writes, pipeline):
                 sent += n
             time.sleep(1.0)  # folds run between commits; give the last one time to finish
             written = wchar(proc.pid) - before - writes * len(REPLY_OK)
-            db_size = sum(os.path.getsize(os.path.join(root, f)) for f in os.listdir(root))
-            return written / writes, db_size
+            c.send(resp("INFO", "persistence"))
+            while b"db_last_write_status" not in c.buf:
+                c.buf += c.sock.recv(65536)
+            info = c.buf.decode(errors="replace")
+            rewrites = next(l.split(":")[1].strip() for l in info.splitlines() if l.startswith("db_rewrites:"))
+            return written / writes, rewrites
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
@@ -125,13 +131,15 @@ def measure_bytes(usld, doc_bytes, writes, pipeline):
 def run_bytes(opts):
     print(f"One-field SET (`SET doc n <i>`) on a document of about 100 bytes and of about 1 MB; "
           f"{opts.writes} SETs each, usld --db --shards 1; bytes per SET from /proc/<pid>/io wchar "
-          f"(WAL frames, checkpoints and snapshots written by usld) less the 5-byte replies.\n")
-    print("| document | pipeline | bytes written per SET | files at the end (bytes) |")
-    print("|---|---:|---:|---:|")
-    for pipeline in (1, 16):
-        for label, size in (("100 B", 100), ("1 MB", 1 << 20)):
-            per_write, db_size = measure_bytes(opts.usld, size, opts.writes, pipeline)
-            print(f"| {label} | {pipeline} | {per_write:,.0f} | {db_size:,} |", flush=True)
+          f"(write-ahead log frames, checkpoints, rewrites) less the 5-byte replies.\n")
+    print("| document | pipeline | --db-rewrite-min-bytes | bytes written per SET | rewrites |")
+    print("|---|---:|---:|---:|---:|")
+    for rewrite_min in (None, 1 << 20):
+        for pipeline in (1, 16):
+            for label, size in (("100 B", 100), ("1 MB", 1 << 20)):
+                per_write, rewrites = measure_bytes(opts.usld, size, opts.writes, pipeline, rewrite_min)
+                shown = f"{rewrite_min:,}" if rewrite_min else "default (64 MiB)"
+                print(f"| {label} | {pipeline} | {shown} | {per_write:,.0f} | {rewrites} |", flush=True)
 
 
 def load_documents(port, count, batch=10_000):

@@ -67,9 +67,10 @@ const SHARD_SCHEMA: &str = "
 /// backup tool) before failing, in milliseconds.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 
-/// The WAL file is truncated back to this size after a checkpoint, so one large transaction
-/// (re-homing, a huge document) does not leave a large file behind.
-const WAL_KEPT_BYTES: i64 = 64 * 1024 * 1024;
+/// The WAL file is truncated back to this size when it starts over, so one large transaction
+/// (re-homing, a huge document) does not leave a large file behind: the size the checkpointer
+/// lets it reach (`checkpoint::WAL_RESTART_FRAMES` pages).
+const WAL_KEPT_BYTES: i64 = 16 * 1024 * 1024;
 
 /// Opens (creating when missing) a usld file of `kind`, checks it is ours and current, and sets
 /// it up: WAL and the chosen sync level for shard files, a synchronous rollback journal for the
