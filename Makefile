@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool clean wasm
+.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool bench-persistence clean wasm
 
 build:
 	$(CARGO) build --workspace
@@ -54,6 +54,13 @@ bench: release
 bench-tool: release
 	python3 bench/usld_bench_runs.py seed-loads
 	python3 bench/usld_bench_runs.py generator
+
+# usld --db against Redis's append-only file, bytes written per write, restart time (the
+# figures of bench/RESULTS.md, "usld --db").
+bench-persistence: release
+	bench/compare-redis.sh --persistence --requests 100000
+	python3 bench/persistence.py bytes
+	python3 bench/persistence.py restart
 
 clean:
 	$(CARGO) clean

@@ -431,6 +431,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_config_file_is_valid() {
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/ussl.toml");
+        let config = parse(&["-c", shipped]).expect("systemd/ussl.toml loads");
+        assert_eq!(config.db.as_deref(), Some(Path::new("/var/lib/ussl/data.db")));
+    }
+
+    #[test]
     fn bad_bind_address_is_a_clear_error() {
         let err = parse(&["--bind", "not-an-ip"]).expect_err("refused");
         assert!(err.to_string().contains("not-an-ip"), "{err}");
