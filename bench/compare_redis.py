@@ -39,8 +39,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, proc, name):
-    deadline = time.time() + 20
+def wait_port(port, proc, name, deadline_s=20):
+    deadline = time.time() + deadline_s
     while time.time() < deadline:
         if proc.poll() is not None:
             sys.exit(f"{name} exited early with status {proc.returncode}")

@@ -22,33 +22,14 @@ import sys
 import tempfile
 import time
 
+from compare_redis import free_port, wait_port
+
 REPLY_OK = b"+OK\r\n"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(usld, db, shards, port, extra=()):
     return subprocess.Popen([usld, "--bind", "127.0.0.1", "--tcp-port", str(port), "--no-ws",
                              "--shards", str(shards), "--log-level", "warn", "--db", db, *extra])
-
-
-def wait_pong(port, proc, deadline_s=600):
-    deadline = time.time() + deadline_s
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"usld exited with status {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.01)
-    sys.exit("usld did not answer")
 
 
 def resp(*args):
@@ -100,7 +81,7 @@ def measure_bytes(usld, doc_bytes, writes, pipeline, rewrite_min):
         extra = ["--db-rewrite-min-bytes", str(rewrite_min)] if rewrite_min else []
         proc = start(usld, os.path.join(root, "data.db"), 1, port, extra)
         try:
-            wait_pong(port, proc)
+            wait_port(port, proc, "usld", deadline_s=600)
             c = Conn(port)
             # The document: one field holding a map of 100-byte members, written in one SET.
             members = max(1, doc_bytes // 100)
@@ -154,7 +135,7 @@ def time_restart(usld, db, shards):
     port = free_port()
     launched = time.time()
     proc = start(usld, db, shards, port)
-    wait_pong(port, proc)
+    wait_port(port, proc, "usld", deadline_s=600)
     elapsed = time.time() - launched
     return elapsed, proc, port
 
@@ -164,7 +145,7 @@ def run_restart(opts):
         db = os.path.join(root, "data.db")
         port = free_port()
         proc = start(opts.usld, db, opts.shards, port)
-        wait_pong(port, proc)
+        wait_port(port, proc, "usld", deadline_s=600)
         t = time.time()
         load_documents(port, opts.documents)
         print(f"# loaded {opts.documents:,} documents in {time.time() - t:.1f} s", file=sys.stderr)

@@ -434,7 +434,10 @@ mod tests {
     fn the_shipped_config_file_is_valid() {
         let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/ussl.toml");
         let config = parse(&["-c", shipped]).expect("systemd/ussl.toml loads");
-        assert_eq!(config.db.as_deref(), Some(Path::new("/var/lib/ussl/data.db")));
+        assert_eq!(
+            config.db.as_deref(),
+            Some(Path::new("/var/lib/ussl/data.db"))
+        );
     }
 
     #[test]

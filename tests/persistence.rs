@@ -154,7 +154,7 @@ fn ttl_is_an_absolute_time_that_survives_restarts() {
     let mid_created = Instant::now();
     assert_eq!(c.cmd(&["CREATE", "t:mid", "TTL", "4000"]), ok());
     let expiry_of = |id: &str| -> Option<i64> {
-        let conn = rusqlite::Connection::open(db.shard_file(owner(id, 2))).expect("open");
+        let conn = db.reader(owner(id, 2));
         conn.query_row(
             "SELECT expires_at_ms FROM log WHERE id = ?1 AND kind IN (1, 2) ORDER BY seq DESC",
             [id],

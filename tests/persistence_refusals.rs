@@ -117,23 +117,20 @@ fn a_second_server_on_the_same_files_is_refused() {
 fn refused_unprivileged(db: &Db) -> (Option<i32>, String) {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
-    let usld = env!("CARGO_BIN_EXE_usld");
+    let usld = common::usld_command(common::free_port());
     let mut command = if root {
         let mut command = Command::new(common::require_tool("setpriv"));
-        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", usld]);
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(usld.get_program())
+            .args(usld.get_args());
         command
     } else {
-        Command::new(usld)
+        usld
     };
     let db_path = db.path();
     command
-        .args(["--bind", "127.0.0.1", "--no-ws", "--log-level", "warn"])
-        .args([
-            "--tcp-port",
-            &common::free_port().to_string(),
-            "--shards",
-            "2",
-        ])
+        .args(["--shards", "2"])
         .args(["--db", db_path.to_str().expect("utf-8 path")]);
     let output = common::run_bounded(&mut command, b"");
     (

@@ -21,6 +21,21 @@ pub struct Server {
     pub port: u16,
 }
 
+/// The `usld` command the tests run: on loopback port `port`, TCP only, logging warnings.
+pub fn usld_command(port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_usld"));
+    command
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--tcp-port",
+            &port.to_string(),
+            "--no-ws",
+        ])
+        .args(["--log-level", "warn"]);
+    command
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
@@ -37,24 +52,13 @@ impl Server {
     /// environment variables `env` set.
     pub fn start_in(dir: Option<&std::path::Path>, env: &[(&str, &str)], extra: &[&str]) -> Server {
         let port = free_port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_usld"));
+        let mut command = usld_command(port);
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
         let child = command
             .envs(env.iter().copied())
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--tcp-port",
-                &port.to_string(),
-                "--no-ws",
-            ])
-            .args(["--log-level", "warn"])
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn usld");
         let server = Server { child, port };
@@ -452,21 +456,7 @@ impl Server {
     /// Starts `usld` on a given port (to restart on the port of a server that stopped) and waits
     /// until it answers `PING`; `Err` with its exit status when the process exits first.
     pub fn try_start_on(port: u16, extra: &[&str]) -> Result<Server, String> {
-        let child = Command::new(env!("CARGO_BIN_EXE_usld"))
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--tcp-port",
-                &port.to_string(),
-                "--no-ws",
-            ])
-            .args(["--log-level", "warn"])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn usld");
+        let child = usld_command(port).args(extra).spawn().expect("spawn usld");
         let mut server = Server { child, port };
         let start = Instant::now();
         loop {
@@ -637,21 +627,9 @@ impl Db {
     /// status and what it printed on stderr.
     pub fn refused(&self, shards: usize, extra: &[&str]) -> (Option<i32>, String) {
         let db = self.path();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_usld"));
+        let mut command = usld_command(free_port());
         command
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--tcp-port",
-                &free_port().to_string(),
-                "--no-ws",
-            ])
-            .args([
-                "--log-level",
-                "warn",
-                "--db",
-                db.to_str().expect("utf-8 path"),
-            ])
+            .args(["--db", db.to_str().expect("utf-8 path")])
             .args(["--shards", &shards.to_string()])
             .args(extra);
         let output = run_bounded(&mut command, b"");
@@ -661,25 +639,29 @@ impl Db {
         )
     }
 
-    /// The newest committed version of document `id` in shard `shard`'s file, read by a separate
-    /// SQLite connection as another process would: `None` when the file has no row for it.
-    pub fn committed_version(&self, shard: usize, id: &str) -> Option<u64> {
+    /// A read-only connection on shard `shard`'s file, as another process would open it; it waits
+    /// out the moments the server's checkpointer holds the log.
+    pub fn reader(&self, shard: usize) -> rusqlite::Connection {
         let conn = rusqlite::Connection::open_with_flags(
             self.shard_file(shard),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .expect("open the shard file read-only");
+        conn.busy_timeout(WAIT).expect("busy timeout");
+        conn
+    }
+
+    /// The newest committed version of document `id` in shard `shard`'s file, read by a separate
+    /// SQLite connection as another process would: `None` when the file has no row for it.
+    pub fn committed_version(&self, shard: usize, id: &str) -> Option<u64> {
+        let conn = self.reader(shard);
         ussl_shards::storage::shard_file::committed_version(&conn, id).expect("query")
     }
 
     /// How many log rows shard `shard`'s file holds for document `id` (`None`: for every
     /// document), of the given kinds (`ussl_shards::storage::shard_file` lists them; empty: all).
     pub fn rows(&self, shard: usize, id: Option<&str>, kinds: &[i64]) -> usize {
-        let conn = rusqlite::Connection::open_with_flags(
-            self.shard_file(shard),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open the shard file read-only");
+        let conn = self.reader(shard);
         let kinds = kinds
             .iter()
             .map(i64::to_string)

@@ -254,75 +254,45 @@ pub fn committed_version(conn: &Connection, id: &str) -> rusqlite::Result<Option
 
 /// Appends one record inside the commit's transaction; returns its row's `seq`.
 fn append(conn: &Connection, record: &Record, rewrite_start: Option<i64>) -> rusqlite::Result<i64> {
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO log (id, kind, version, strategy, expires_at_ms, bytes)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let ms = |created: &Created| created.expires_at_ms.map(|ms| ms as i64);
-    match record {
+    type Row<'a> = (&'a str, i64, u64, Option<&'a Created>, Option<&'a [u8]>);
+    let (id, kind, version, created, bytes): Row<'_> = match record {
         Record::Update {
             id,
             version,
             bytes,
-            created: None,
-        } => insert.execute(params![
-            &**id,
-            row::UPDATE,
-            *version as i64,
-            None::<&str>,
-            None::<i64>,
-            bytes
-        ])?,
-        Record::Update {
-            id,
-            version,
-            bytes,
-            created: Some(created),
-        } => insert.execute(params![
-            &**id,
-            row::CREATE,
-            *version as i64,
-            created.strategy.name(),
-            ms(created),
-            bytes
-        ])?,
+            created,
+        } => {
+            let kind = if created.is_some() {
+                row::CREATE
+            } else {
+                row::UPDATE
+            };
+            (id, kind, *version, created.as_ref(), Some(bytes))
+        }
         Record::Snapshot {
             id,
             version,
             created,
             state,
-        } => insert.execute(params![
-            &**id,
-            row::SNAPSHOT,
-            *version as i64,
-            created.strategy.name(),
-            ms(created),
-            state
-        ])?,
-        Record::Remove { id } => insert.execute(params![
-            &**id,
-            row::REMOVE,
-            0,
-            None::<&str>,
-            None::<i64>,
-            None::<&[u8]>
-        ])?,
-        Record::RewriteStart => insert.execute(params![
-            "",
-            row::REWRITE_START,
-            0,
-            None::<&str>,
-            None::<i64>,
-            None::<&[u8]>
-        ])?,
-        Record::RewriteEnd => insert.execute(params![
-            "",
-            row::REWRITE_END,
-            rewrite_start.unwrap_or(0),
-            None::<&str>,
-            None::<i64>,
-            None::<&[u8]>
-        ])?,
+        } => (id, row::SNAPSHOT, *version, Some(created), Some(state)),
+        Record::Remove { id } => (id, row::REMOVE, 0, None, None),
+        Record::RewriteStart => ("", row::REWRITE_START, 0, None, None),
+        Record::RewriteEnd => {
+            let start = rewrite_start.unwrap_or(0).max(0) as u64;
+            ("", row::REWRITE_END, start, None, None)
+        }
     };
+    conn.prepare_cached(
+        "INSERT INTO log (id, kind, version, strategy, expires_at_ms, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id,
+        kind,
+        version as i64,
+        created.map(|created| created.strategy.name()),
+        created.and_then(|created| created.expires_at_ms.map(|ms| ms as i64)),
+        bytes
+    ])?;
     Ok(conn.last_insert_rowid())
 }
