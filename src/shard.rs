@@ -308,6 +308,7 @@ impl Shard {
         }
         barrier.record(Record::RewriteEnd);
         barrier.flush();
+        barrier.rewrite_done();
     }
 
     /// Sets or reads presence on a document this shard owns; a change is published.

@@ -254,6 +254,12 @@ impl Barrier {
         .await;
     }
 
+    /// Forgets requests for a rewrite made before the one just finished began: until its start
+    /// was committed, the writer went on asking.
+    pub fn rewrite_done(&self) {
+        self.rewrite_asked.set(false);
+    }
+
     /// Receives the writer's outcomes for the life of the shard, settling the waiting rounds.
     pub async fn listen(self: Rc<Self>, mut outcomes: mpsc::Receiver<Outcome>) {
         while let Some(outcome) = outcomes.next().await {
