@@ -54,7 +54,9 @@ pub struct Round {
     now_ms: u64,
     /// [`Shard::records_made`] when the round began: the round wrote locally if it moved.
     records_mark: u64,
-    /// The slots of local commands that wrote, to answer with the failure if their commit fails.
+    /// The slots of local writes that changed something, to answer with the failure if their
+    /// commit fails (a read that found a document expired made a record too, but its answer
+    /// stands).
     local_writes: Vec<usize>,
 }
 
@@ -106,9 +108,10 @@ impl Round {
     /// else queued for it.
     fn push_owned(&mut self, shard: &Shard, owner: usize, op: ShardOp) {
         let slot = if owner == shard.id {
+            let write = op.is_write();
             let before = shard.records_made();
             let output = shard.op_apply(op, self.now_ms);
-            if shard.records_made() != before {
+            if write && shard.records_made() != before {
                 self.local_writes.push(self.slots.len());
             }
             match output {

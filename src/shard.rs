@@ -461,16 +461,18 @@ impl Shard {
             .into_iter()
             .enumerate()
             .map(|(index, op)| {
+                let write = op.is_write();
                 let before = self.records_made();
                 let output = self.op_apply(op, now);
-                if self.records_made() != before {
+                if write && self.records_made() != before {
                     wrote.push(index);
                 }
                 output
             })
             .collect();
         ShardCounters::add(&self.counters.remote_batches, 1);
-        let Some(barrier) = self.barrier.as_ref().filter(|_| !wrote.is_empty()) else {
+        let recorded = self.records_made() != mark;
+        let Some(barrier) = self.barrier.as_ref().filter(|_| recorded) else {
             // The connection may have closed meanwhile; its results are then dropped.
             let _ = reply.send(outputs);
             return;
