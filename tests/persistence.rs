@@ -423,4 +423,14 @@ fn the_seed_examples_work_as_written() {
     let server = Server::start_in(None, &env, &["--shards", "2"]);
     let mut c = server.connect();
     assert_eq!(c.cmd(&["GET", "user:123"]).json(), json!({"name": "Alice"}));
+    // Redis tools asking whether writes are logged hear that they are.
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "append*"]),
+        Resp::Array(Some(vec![
+            common::bulk("appendonly"),
+            common::bulk("yes"),
+            common::bulk("appendfsync"),
+            common::bulk("no"),
+        ]))
+    );
 }
