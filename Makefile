@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool bench-text clean wasm
+.PHONY: build release run install test test-deps check fmt clippy fuzz bench bench-tool bench-text bench-persistence clean wasm
 
 build:
 	$(CARGO) build --workspace
@@ -59,6 +59,13 @@ bench-tool: release
 # The native crdt-text benchmark (no server): the automerge-paper trace through TextDoc.
 bench-text:
 	$(CARGO) run --release -p ussl-shards --example text_native
+
+# usld --db against Redis's append-only file, bytes written per write, restart time (the
+# figures of bench/RESULTS.md, "usld --db").
+bench-persistence: release
+	bench/compare-redis.sh --persistence --requests 100000
+	python3 bench/persistence.py bytes
+	python3 bench/persistence.py restart
 
 clean:
 	$(CARGO) clean

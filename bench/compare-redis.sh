@@ -4,6 +4,7 @@
 #
 #   bench/compare-redis.sh                 # full run, prints a Markdown table
 #   bench/compare-redis.sh --requests 50000 --rounds 1   # quicker
+#   bench/compare-redis.sh --persistence   # usld --db (and --fsync) against Redis's append-only file
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v redis-benchmark >/dev/null && command -v redis-server >/dev/null || scripts/install-test-deps.sh

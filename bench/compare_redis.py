@@ -10,6 +10,8 @@ Each usld command is paired with the Redis command that does the same work on a 
 Keys are drawn from a keyspace of --keyspace random ids (redis-benchmark's -r); the GET rows read
 keys the SET rows wrote.
 
+With --persistence it compares durable writes instead (see bench/compare_persistence.py).
+
 usld runs twice: with one shard (one thread, like Redis) and with --shards (default: one per
 core). Each row runs --rounds times per server, alternating, and the median round is reported,
 because the load generator shares the machine's cores with the server under test. Throughput moves
@@ -62,18 +64,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def bench(server, command, opts, pipeline):
-    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(server["port"]), "-c", str(opts.clients),
-            "-n", str(opts.requests), "-r", str(opts.keyspace), "-P", str(pipeline), "--csv"] + command
-    before = cpu_seconds(server["proc"].pid)
+def bench(port, command, clients, requests, pipeline, keyspace, pid=None):
+    """One redis-benchmark run: requests per second and p50/p99 latency, and when `pid` is given
+    the CPU microseconds per request that process used meanwhile."""
+    args = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-c", str(clients),
+            "-n", str(requests), "-r", str(keyspace), "-P", str(pipeline), "--csv"] + command
+    before = cpu_seconds(pid) if pid else 0
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    used = cpu_seconds(server["proc"].pid) - before
     rows = list(csv.DictReader(io.StringIO(out)))
     if not rows:
         sys.exit(f"redis-benchmark printed no result for {' '.join(command)}:\n{out}")
     row = rows[-1]
     result = {k: float(row[k]) for k in ("rps", "p50_latency_ms", "p99_latency_ms")}
-    result["cpu_us"] = used * 1e6 / opts.requests
+    if pid:
+        result["cpu_us"] = (cpu_seconds(pid) - before) * 1e6 / requests
     return result
 
 
@@ -99,7 +103,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-pin", action="store_true",
                     help="start usld with --no-pin (shards not pinned to cores)")
+    ap.add_argument("--persistence", action="store_true",
+                    help="compare usld --db with Redis's append-only file instead")
     opts = ap.parse_args()
+    if opts.persistence:
+        from compare_persistence import run_persistence
+        run_persistence(opts)
+        return
     pin_flags = ["--no-pin"] if opts.no_pin else []
 
     servers = []
@@ -122,7 +132,9 @@ def main():
                 for _ in range(opts.rounds):
                     for server in servers:
                         command = redis_cmd if server["name"] == "Redis" else usld_cmd
-                        runs[server["name"]].append(bench(server, command, opts, pipeline))
+                        runs[server["name"]].append(
+                            bench(server["port"], command, opts.clients, opts.requests, pipeline,
+                                  opts.keyspace, server["proc"].pid))
                 medians = {k: median_run(v) for k, v in runs.items()}
                 rows.append((usld_cmd[0], redis_cmd[0], pipeline, medians))
                 summary = ", ".join(f"{k} {v['rps']:.0f}/s" for k, v in medians.items())

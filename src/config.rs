@@ -38,6 +38,13 @@ pub const SUBSCRIPTIONS_MAX_DEFAULT: usize = 1024;
 pub const PATTERN_BYTES_MAX_DEFAULT: usize = 4096;
 /// Default most bytes of JSON in one presence entry.
 pub const PRESENCE_BYTES_MAX_DEFAULT: usize = 16 * 1024;
+/// Default most batches of writes a shard has in flight to its database writer; more writes wait
+/// in the shard's open batch, which only makes the next commit's group larger.
+pub const COMMIT_QUEUE_DEFAULT: usize = 1024;
+/// Default most bytes of applied writes a shard holds uncommitted before its clients wait.
+pub const UNCOMMITTED_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
+/// The smallest `--max-db-bytes`: room for the tables of an empty file.
+pub const DB_FILE_BYTES_MIN: u64 = 64 * 1024;
 
 /// `usld`: the USSL server. Flags override environment variables, which override the config file.
 #[derive(Debug, Parser)]
@@ -59,9 +66,39 @@ pub struct Args {
     #[arg(long, env = "USSL_LOG_LEVEL")]
     pub log_level: Option<String>,
 
-    /// SQLite database path for persistence (not yet available: refused at start)
+    /// SQLite persistence: the manifest's path; each shard's file sits beside it
+    /// (PATH data.db: data.shard0.db, data.shard1.db, ...) [default: in memory only]
     #[arg(long, env = "USSL_DB")]
     pub db: Option<PathBuf>,
+
+    /// With --db: sync every commit to disk, so acknowledged writes survive power loss, not only
+    /// a killed usld (slower writes)
+    #[arg(long, env = "USSL_FSYNC")]
+    pub fsync: bool,
+
+    /// With --db: most bytes one shard's database file may grow to; past it writes are refused
+    /// as on a full disk [default: no bound]
+    #[arg(long, env = "USSL_MAX_DB_BYTES")]
+    pub max_db_bytes: Option<u64>,
+
+    /// With --db: least growth of a shard's log, in bytes, before it is rewritten [default:
+    /// 67108864]
+    #[arg(long, env = "USSL_DB_REWRITE_MIN_BYTES")]
+    pub db_rewrite_min_bytes: Option<u64>,
+
+    /// With --db: most batches of writes a shard has in flight to its database writer
+    /// [default: 1024]
+    #[arg(long, env = "USSL_COMMIT_QUEUE")]
+    pub commit_queue: Option<usize>,
+
+    /// With --db: most bytes of applied, not yet committed writes per shard before clients wait
+    /// [default: 67108864]
+    #[arg(long, env = "USSL_MAX_UNCOMMITTED_BYTES")]
+    pub max_uncommitted_bytes: Option<usize>,
+
+    /// Test-only: pause every commit this long (docs/persistence.md)
+    #[arg(long, hide = true)]
+    pub test_commit_delay_ms: Option<u64>,
 
     /// Require clients to AUTH with this password
     #[arg(long, env = "USSL_PASSWORD", hide_env_values = true)]
@@ -142,6 +179,11 @@ struct FileConfig {
     bind: Option<String>,
     log_level: Option<String>,
     db: Option<PathBuf>,
+    fsync: Option<bool>,
+    max_db_bytes: Option<u64>,
+    db_rewrite_min_bytes: Option<u64>,
+    commit_queue: Option<usize>,
+    max_uncommitted_bytes: Option<usize>,
     password: Option<String>,
     no_tcp: Option<bool>,
     no_ws: Option<bool>,
@@ -166,8 +208,20 @@ pub struct Config {
     pub ws_port: Option<u16>,
     /// The tracing filter.
     pub log_level: String,
-    /// Requested database path; persistence is not built yet, so start-up refuses it.
+    /// The database manifest's path (`--db`); `None` keeps documents in memory only.
     pub db: Option<PathBuf>,
+    /// Sync every commit to disk (`--fsync`).
+    pub fsync: bool,
+    /// Most bytes one shard's database file may grow to.
+    pub db_file_bytes_max: Option<u64>,
+    /// Least growth of a shard's log before it is rewritten.
+    pub db_rewrite_min_bytes: u64,
+    /// Most batches a shard has in flight to its database writer.
+    pub commit_queue: usize,
+    /// Most bytes of uncommitted writes a shard holds before its clients wait.
+    pub uncommitted_bytes_max: usize,
+    /// Test-only pause before every commit, in milliseconds (0: none).
+    pub commit_delay_ms: u64,
     /// The password clients must AUTH with, if any.
     pub password: Option<String>,
     /// Number of shards, each one executor.
@@ -223,6 +277,21 @@ impl Config {
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".to_string()),
             db: args.db.or(file.db),
+            fsync: args.fsync || file.fsync.unwrap_or(false),
+            db_file_bytes_max: args.max_db_bytes.or(file.max_db_bytes),
+            db_rewrite_min_bytes: args
+                .db_rewrite_min_bytes
+                .or(file.db_rewrite_min_bytes)
+                .unwrap_or(ussl_shards::storage::REWRITE_MIN_BYTES_DEFAULT),
+            commit_queue: args
+                .commit_queue
+                .or(file.commit_queue)
+                .unwrap_or(COMMIT_QUEUE_DEFAULT),
+            uncommitted_bytes_max: args
+                .max_uncommitted_bytes
+                .or(file.max_uncommitted_bytes)
+                .unwrap_or(UNCOMMITTED_BYTES_MAX_DEFAULT),
+            commit_delay_ms: args.test_commit_delay_ms.unwrap_or(0),
             password: args.password.or(file.password).filter(|p| !p.is_empty()),
             shards,
             pin_shards: !(args.no_pin || file.no_pin.unwrap_or(false)),
@@ -288,11 +357,19 @@ impl Config {
                 bail!("{flag} must be at least 1");
             }
         }
-        if self.db.is_some() {
-            bail!(
-                "--db (SQLite persistence) is not available in this version yet; \
-                 run without --db to keep documents in memory"
-            );
+        for (flag, value) in [
+            ("--commit-queue", self.commit_queue),
+            ("--max-uncommitted-bytes", self.uncommitted_bytes_max),
+        ] {
+            if value == 0 {
+                bail!("{flag} must be at least 1");
+            }
+        }
+        if self
+            .db_file_bytes_max
+            .is_some_and(|bytes| bytes < DB_FILE_BYTES_MIN)
+        {
+            bail!("--max-db-bytes must be at least {DB_FILE_BYTES_MIN}");
         }
         if self.tcp_addr.is_none() {
             bail!(
@@ -343,9 +420,32 @@ mod tests {
     }
 
     #[test]
-    fn db_is_refused_until_persistence_exists() {
-        let err = parse(&["--db", "/tmp/x.db"]).expect_err("refused");
-        assert!(err.to_string().contains("not available"), "{err}");
+    fn db_flags_come_from_flags_and_file() {
+        let dir = std::env::temp_dir().join(format!("usld-config-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("ussl.toml");
+        std::fs::write(
+            &file,
+            "db = \"/tmp/x.db\"\nfsync = true\ncommit_queue = 8\n",
+        )
+        .expect("write");
+        let config = parse(&["-c", file.to_str().expect("utf-8 path")]).expect("valid");
+        assert_eq!(config.db.as_deref(), Some(Path::new("/tmp/x.db")));
+        assert!(config.fsync);
+        assert_eq!(config.commit_queue, 8);
+        assert_eq!(config.uncommitted_bytes_max, UNCOMMITTED_BYTES_MAX_DEFAULT);
+        let err = parse(&["--db", "/tmp/x.db", "--max-db-bytes", "10"]).expect_err("too small");
+        assert!(err.to_string().contains("--max-db-bytes"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_config_file_is_valid() {
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/ussl.toml");
+        let config = parse(&["-c", shipped]).expect("systemd/ussl.toml loads");
+        assert_eq!(
+            config.db.as_deref(),
+            Some(Path::new("/var/lib/ussl/data.db"))
+        );
     }
 
     #[test]

@@ -140,10 +140,12 @@ impl Connection {
         let mut pushed = false;
         loop {
             if !self.input.is_empty() {
-                // Writers wait while other shards' subscribers are far behind.
+                // Writers wait while other shards' subscribers are far behind, or while this
+                // shard holds too many uncommitted writes.
                 self.shard.links.room().await;
+                self.shard.persist_room().await;
             }
-            let mut round = Round::new(self.shard.count);
+            let mut round = Round::new(&self.shard);
             let outcome = self.frame_requests(&mut round);
             if !round.is_empty() {
                 let replies = round.finish(&self.shard).await;

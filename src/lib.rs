@@ -12,7 +12,9 @@
 //! 5. [`router`] and [`pipeline`]: a document command goes to the shard that owns the document,
 //!    batched per shard, and its reply comes back into the connection's order.
 //! 6. [`shard`]: the owner applies the command to its documents (the `ussl_shards` crate).
-//! 7. [`pubsub`]: the change is fanned out to subscribers on every shard.
+//! 7. [`persist`]: with `--db`, the change is committed to the shard's SQLite file by its writer
+//!    thread, and the reply waits for that commit.
+//! 8. [`pubsub`]: the change is fanned out to subscribers on every shard.
 //!
 //! [`server`] starts one pinned glommio executor per shard and [`mesh`] connects them; [`signals`]
 //! stops them; [`config`] merges flags, environment and file; [`shared`] holds the few
@@ -27,6 +29,7 @@ pub mod config;
 pub mod connection;
 pub mod listener;
 pub mod mesh;
+pub mod persist;
 pub mod pipeline;
 pub mod protocol;
 pub mod pubsub;

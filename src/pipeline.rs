@@ -10,6 +10,10 @@
 //! Consecutive SPLICEs on one local document are held back and applied together, in one yrs
 //! transaction, as soon as another command (or the end of the round) comes; remote shards do the
 //! same with the runs in their batch ([`Shard::op_apply_all`]).
+//!
+//! With `--db`, no reply of a round goes out before the writes of the round are committed: the
+//! local ones (waited for here, see [`crate::persist::barrier`]) and the remote ones (whose
+//! owner sends its outputs only after their commit).
 
 use bytes::Bytes;
 use futures_channel::oneshot;
@@ -17,7 +21,7 @@ use futures_channel::oneshot;
 use crate::command::{info, DocCommand, Info, Keys, Presence, Splice};
 use crate::protocol::Reply;
 use crate::router::{OpOutput, ShardOp};
-use crate::shard::{now_ms, Shard};
+use crate::shard::{not_durable, now_ms, Shard};
 use crate::stats::ShardStats;
 
 /// Where one request's reply comes from.
@@ -54,16 +58,24 @@ pub struct Round {
     now_ms: u64,
     /// Local SPLICEs on one document waiting to run as one batch, with their slots.
     splices: Vec<(usize, Splice)>,
+    /// [`Shard::records_made`] when the round began: the round wrote locally if it moved.
+    records_mark: u64,
+    /// The slots of local writes that changed something, to answer with the failure if their
+    /// commit fails (a read that found a document expired made a record too, but its answer
+    /// stands).
+    local_writes: Vec<usize>,
 }
 
 impl Round {
-    /// An empty round for a server with `shards` shards.
-    pub fn new(shards: usize) -> Round {
+    /// An empty round on `shard`.
+    pub fn new(shard: &Shard) -> Round {
         Round {
             slots: Vec::new(),
-            outgoing: (0..shards).map(|_| Vec::new()).collect(),
+            outgoing: (0..shard.count).map(|_| Vec::new()).collect(),
             now_ms: now_ms(),
             splices: Vec::new(),
+            records_mark: shard.records_made(),
+            local_writes: Vec::new(),
         }
     }
 
@@ -114,7 +126,11 @@ impl Round {
             return;
         }
         let (slots, splices): (Vec<usize>, Vec<Splice>) = self.splices.drain(..).unzip();
+        let before = shard.records_made();
         let replies = shard.op_splice_batch(splices, self.now_ms);
+        if shard.records_made() != before {
+            self.local_writes.extend(&slots);
+        }
         for (slot, reply) in slots.into_iter().zip(replies) {
             self.slots[slot] = Slot::Ready(reply);
         }
@@ -131,7 +147,13 @@ impl Round {
     fn push_owned(&mut self, shard: &Shard, owner: usize, op: ShardOp) {
         let slot = if owner == shard.id {
             self.flush_splices(shard);
-            match shard.op_apply(op, self.now_ms) {
+            let write = op.is_write();
+            let before = shard.records_made();
+            let output = shard.op_apply(op, self.now_ms);
+            if write && shard.records_made() != before {
+                self.local_writes.push(self.slots.len());
+            }
+            match output {
                 OpOutput::Reply(reply) => Slot::Ready(reply),
                 _ => Slot::Ready(Reply::error("internal error: unexpected output")),
             }
@@ -181,9 +203,16 @@ impl Round {
             .collect()
     }
 
-    /// Sends the queued batches, waits for their outputs, and returns every reply in request order.
+    /// Sends the queued batches, waits for their outputs (and, with `--db`, for the commit of
+    /// the round's local writes), and returns every reply in request order.
     pub async fn finish(mut self, shard: &Shard) -> Vec<Reply> {
         self.flush_splices(shard);
+        // Registered before the first yield, so the commit's outcome cannot slip past.
+        let commit = shard.barrier().map(|barrier| {
+            let commit = barrier.wait(self.records_mark);
+            barrier.flush();
+            commit
+        });
         let mut pending = Vec::new();
         for (to, ops) in self.outgoing.into_iter().enumerate() {
             if !ops.is_empty() {
@@ -232,6 +261,13 @@ impl Round {
                 }
             };
             replies.push(reply);
+        }
+        if let Some(commit) = commit {
+            if let Err(failure) = commit.done().await {
+                for &index in &self.local_writes {
+                    replies[index] = not_durable(&failure);
+                }
+            }
         }
         replies
     }

@@ -28,6 +28,13 @@ pub enum ShardOp {
     Stats,
 }
 
+impl ShardOp {
+    /// Whether the op is a document write (see [`DocCommand::is_write`]).
+    pub fn is_write(&self) -> bool {
+        matches!(self, ShardOp::Doc(command) if command.is_write())
+    }
+}
+
 /// The result of one [`ShardOp`], in the same position as the op.
 #[derive(Debug)]
 pub enum OpOutput {

@@ -1,5 +1,8 @@
 //! Starting and stopping the server: one pinned glommio executor per shard, joined in a channel
 //! mesh, each listening on the TCP port and serving its share of connections and documents.
+//! With `--db`, the database is opened and loaded first, one writer thread per shard is started
+//! beside the executors, and on shutdown the writers commit what they were given before the
+//! process exits.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,6 +14,7 @@ use glommio::{CpuSet, LocalExecutorPoolBuilder, PoolPlacement};
 use crate::config::Config;
 use crate::listener;
 use crate::mesh::Mesh;
+use crate::persist::{self, ShardInit};
 use crate::shard::Shard;
 use crate::shared::Shared;
 
@@ -41,6 +45,8 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let shards = config.shards;
     let pin_shards = config.pin_shards;
     let queue = config.cross_shard_queue;
+    let (inits, writers) = persist::start(&config)?;
+    let inits = Arc::new(Mutex::new(inits.into_iter().map(Some).collect::<Vec<_>>()));
     let shared = Arc::new(Shared::new(config));
 
     let (stop_senders, stop_receivers): (Vec<_>, Vec<_>) =
@@ -65,11 +71,14 @@ pub fn run(config: Config) -> anyhow::Result<()> {
             let mesh = Arc::clone(&mesh);
             let shared = Arc::clone(&shared);
             let stops = Arc::clone(&stop_receivers);
-            async move { run_shard(id, &mesh, shared, stops, tcp_addr).await }
+            let inits = Arc::clone(&inits);
+            async move { run_shard(id, &mesh, shared, stops, inits, tcp_addr).await }
         })
         .map_err(|e| anyhow!("cannot start the shard executors: {e}"))?;
     let mut failure = None;
-    for result in handles.join_all() {
+    let results = handles.join_all();
+    writers.join();
+    for result in results {
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => failure = Some(e),
@@ -86,6 +95,16 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 type StopReceivers = Arc<Mutex<Vec<Option<oneshot::Receiver<()>>>>>;
+type ShardInits = Arc<Mutex<Vec<Option<ShardInit>>>>;
+
+/// Takes entry `id` of a list shared by the shard executors.
+fn take<T>(list: &Mutex<Vec<Option<T>>>, id: usize, what: &str) -> anyhow::Result<T> {
+    list.lock()
+        .map_err(|_| anyhow!("{what} list poisoned"))?
+        .get_mut(id)
+        .and_then(Option::take)
+        .ok_or_else(|| anyhow!("no {what} for shard {id}"))
+}
 
 /// Shard `id`'s life: connect to the other shards, start serving peers and clients, stop when
 /// told.
@@ -94,24 +113,25 @@ async fn run_shard(
     mesh: &Mesh,
     shared: Arc<Shared>,
     stops: StopReceivers,
+    inits: ShardInits,
     tcp_addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
     // Bind before connecting the mesh: connecting waits for every shard, so once any shard
     // serves a client, all of them are listening and the kernel spreads connections over all.
     let listener = listener::bind(tcp_addr).context("cannot listen")?;
-    let mut stop = stops
-        .lock()
-        .map_err(|_| anyhow!("stop list poisoned"))?
-        .get_mut(id)
-        .and_then(Option::take)
-        .ok_or_else(|| anyhow!("no stop channel for shard {id}"))?;
+    let mut stop = take(&stops, id, "stop channel")?;
+    let init = take(&inits, id, "store")?;
     let connected = match connect_mesh(id, mesh, &mut stop).await {
         Startup::Connected(connected) => connected,
         Startup::Stopped => return Ok(()),
         Startup::Failed(e) => return Err(e),
     };
     let count = connected.senders.len();
-    let shard = std::rc::Rc::new(Shard::new(id, count, connected.senders, shared));
+    let (shard, outcomes) = Shard::new(id, count, connected.senders, shared, init);
+    let shard = std::rc::Rc::new(shard);
+    if let (Some(barrier), Some(outcomes)) = (shard.barrier(), outcomes) {
+        glommio::spawn_local(std::rc::Rc::clone(barrier).listen(outcomes)).detach();
+    }
     for (_, receiver) in connected.receivers {
         glommio::spawn_local(std::rc::Rc::clone(&shard).serve_peer(receiver)).detach();
     }
@@ -119,6 +139,7 @@ async fn run_shard(
         glommio::spawn_local(std::rc::Rc::clone(&shard).drain_link(to)).detach();
     }
     glommio::spawn_local(std::rc::Rc::clone(&shard).sweep_expired()).detach();
+    glommio::spawn_local(std::rc::Rc::clone(&shard).rewrite_log()).detach();
     if id == 0 {
         tracing::info!(shards = count, %tcp_addr, "usld ready to accept connections");
     }
@@ -127,6 +148,10 @@ async fn run_shard(
         let _ = stop.await;
     })
     .await;
+    if let Some(barrier) = shard.barrier() {
+        // The writer commits what it was sent, then stops; the process waits for it.
+        barrier.close();
+    }
     tracing::debug!(shard = id, "stopped");
     Ok(())
 }

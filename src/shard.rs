@@ -4,6 +4,10 @@
 //! Document state sits in a `RefCell<Store>` that only this thread touches; it is borrowed for one
 //! synchronous command at a time and never across an `.await`, so no lock is needed. Functions that
 //! touch documents are named `op_*` and assert they run on the owner.
+//!
+//! With `--db`, every change a command makes is handed to the shard's commit [`Barrier`] right
+//! where it becomes an event, and the replies of the commands that wrote wait for its commit
+//! (see [`crate::persist`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,9 +18,13 @@ use bytes::Bytes;
 use futures_channel::oneshot;
 use glommio::channels::shared_channel::ConnectedReceiver;
 use glommio::channels::shared_channel::ConnectedSender;
+use ussl_shards::storage::{Created, Record};
 use ussl_shards::{json_text, Change, Edit, Path, Store};
 
 use crate::command::{outcome_reply, store_error, DocCommand, Presence as PresenceCommand, Splice};
+use crate::persist::barrier::{Barrier, Failure};
+use crate::persist::writer::Outcome;
+use crate::persist::{self, ShardInit};
 use crate::protocol::Reply;
 use crate::pubsub::{EventBuilder, Links, Notice, Presence, Routes, Subscribers};
 use crate::router::{owner, OpOutput, ShardMessage, ShardOp};
@@ -30,6 +38,15 @@ const NOTICE_BATCH_MAX: usize = 256;
 /// A touched document expires at once; an untouched one within this interval.
 const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Most documents one step of a log rewrite snapshots before the shard serves other work.
+const REWRITE_STEP_DOCUMENTS: usize = 256;
+
+/// Most bytes of snapshots one step of a log rewrite makes (a larger document is a step alone).
+const REWRITE_STEP_BYTES: usize = 1024 * 1024;
+
+/// How long a log rewrite waits before its next step while commits fail.
+const REWRITE_FAILING_PAUSE: Duration = Duration::from_secs(1);
+
 /// One shard's state, shared by the tasks on its executor through an `Rc`.
 pub struct Shard {
     /// This shard's index, `0..count`.
@@ -38,6 +55,8 @@ pub struct Shard {
     pub count: usize,
     /// The documents this shard owns.
     store: RefCell<Store>,
+    /// With `--db`: where changes go to be committed, and what replies wait on.
+    barrier: Option<Rc<Barrier>>,
     /// Presence entries on the documents this shard owns.
     presence: RefCell<Presence>,
     /// The subscriptions of the connections this shard accepted.
@@ -63,7 +82,7 @@ pub fn now_ms() -> u64 {
 
 /// A seed for this shard's server replica ids, different for every shard and every start: the
 /// replica ids stamped on this process's writes must not be reused by another process.
-fn replica_seed(shard: usize) -> u64 {
+pub fn replica_seed(shard: usize) -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -72,18 +91,28 @@ fn replica_seed(shard: usize) -> u64 {
 }
 
 impl Shard {
-    /// A shard with an empty store.
+    /// A shard holding `init`'s documents; with a writer, also the outcomes its barrier's
+    /// listener must read (see [`Barrier::listen`]).
     pub fn new(
         id: usize,
         count: usize,
         senders: Vec<Option<ConnectedSender<ShardMessage>>>,
         shared: Arc<Shared>,
-    ) -> Shard {
+        init: ShardInit,
+    ) -> (Shard, Option<futures_channel::mpsc::Receiver<Outcome>>) {
         let notices_max = shared.config.cross_shard_notices;
-        Shard {
+        let (barrier, outcomes) = match init.writer {
+            Some(link) => {
+                let (barrier, outcomes) = link.into_barrier(&shared.config);
+                (Some(Rc::new(barrier)), Some(outcomes))
+            }
+            None => (None, None),
+        };
+        let shard = Shard {
             id,
             count,
-            store: RefCell::new(Store::with_replica_seed(replica_seed(id))),
+            store: RefCell::new(init.store),
+            barrier,
             presence: RefCell::new(Presence::new()),
             subscribers: RefCell::new(Subscribers::new()),
             routes: RefCell::new(Routes::new()),
@@ -91,6 +120,27 @@ impl Shard {
             counters: ShardCounters::default(),
             senders,
             shared,
+        };
+        (shard, outcomes)
+    }
+
+    /// The commit barrier, with `--db`.
+    pub fn barrier(&self) -> Option<&Rc<Barrier>> {
+        self.barrier.as_ref()
+    }
+
+    /// How many records this shard has made for its writer (0 in memory): compare readings to
+    /// learn whether the commands applied in between wrote.
+    pub fn records_made(&self) -> u64 {
+        self.barrier
+            .as_ref()
+            .map_or(0, |barrier| barrier.records_made())
+    }
+
+    /// Waits while this shard holds too many uncommitted writes (never in memory).
+    pub async fn persist_room(&self) {
+        if let Some(barrier) = &self.barrier {
+            barrier.room().await;
         }
     }
 
@@ -131,18 +181,51 @@ impl Shard {
     /// Applies a document command on this, its owner shard, and publishes the change it made to
     /// the shards with a matching subscriber. The destinations are found before the write (a
     /// write cannot change them), so a write nobody watches never renders an event.
+    ///
+    /// With `--db` the change (and the removal of documents found expired) is recorded for the
+    /// writer here, before the next command can change the document again; while commits fail,
+    /// writes are refused before they apply.
     fn op_document(&self, command: DocCommand, now_ms: u64) -> Reply {
+        if let Some(failure) = self.barrier.as_ref().and_then(|barrier| barrier.failing()) {
+            if command.is_write() {
+                return Reply::error(failure.to_string());
+            }
+        }
         let mut destinations = Vec::new();
         self.routes
             .borrow()
             .destinations(command.id().as_bytes(), &mut destinations);
-        let watched = (!destinations.is_empty()).then(|| command.id().to_owned());
+        let id =
+            (self.barrier.is_some() || !destinations.is_empty()).then(|| command.id().to_owned());
         let (reply, change) = command.apply(&mut self.store.borrow_mut(), now_ms);
-        if let (Some(id), Some(change)) = (watched, change) {
-            self.publish_change(&id, &change, &destinations, now_ms);
-        }
-        self.publish_store_expired();
+        self.after_change(id.as_deref(), change.as_ref(), &destinations, now_ms);
         reply
+    }
+
+    /// What follows a command on document `id` (given when it is persisted or watched): its
+    /// change, and the removal of documents the store found expired meanwhile, are recorded for
+    /// the writer (with `--db`) and published to `destinations`. Must run before the next change
+    /// to the document.
+    fn after_change(
+        &self,
+        id: Option<&str>,
+        change: Option<&Change>,
+        destinations: &[usize],
+        now_ms: u64,
+    ) {
+        let expired = {
+            let mut store = self.store.borrow_mut();
+            store.has_expired().then(|| store.take_expired())
+        }
+        .unwrap_or_default();
+        if let (Some(barrier), Some(id)) = (&self.barrier, id) {
+            let mut store = self.store.borrow_mut();
+            persist::record(barrier, &mut store, id, change, &expired, now_ms);
+        }
+        if let (Some(id), Some(change), false) = (id, change, destinations.is_empty()) {
+            self.publish_change(id, change, destinations, now_ms);
+        }
+        self.publish_expired(expired);
     }
 
     /// Renders `change` of document `id` (owned here, changed just now) as an event and sends it
@@ -158,15 +241,6 @@ impl Shard {
                 .to_vec(),
         };
         self.send_event(id, &Bytes::from(payload), destinations);
-    }
-
-    /// Publishes the expiry of the documents the store removed since it was last asked.
-    fn publish_store_expired(&self) {
-        let expired = {
-            let mut store = self.store.borrow_mut();
-            store.has_expired().then(|| store.take_expired())
-        };
-        self.publish_expired(expired.unwrap_or_default());
     }
 
     /// Tells subscribers that these documents (owned here) expired.
@@ -188,8 +262,93 @@ impl Shard {
                 store.purge_expired(now_ms());
                 store.take_expired()
             };
+            if let Some(barrier) = &self.barrier {
+                persist::record_removed(barrier, &expired);
+                barrier.flush();
+            }
             self.publish_expired(expired);
         }
+    }
+
+    /// With `--db`: rewrites this shard's log each time its writer asks (see
+    /// `ussl_shards::storage::rewrite`). Runs for the life of the shard.
+    pub async fn rewrite_log(self: Rc<Self>) {
+        let Some(barrier) = self.barrier.clone() else {
+            return;
+        };
+        loop {
+            barrier.rewrite_asked().await;
+            self.op_rewrite_log(&barrier).await;
+        }
+    }
+
+    /// One rewrite: a start record, a snapshot of every document live now, then an end record,
+    /// all in order with the shard's writes. The snapshots are made in steps of at most
+    /// [`REWRITE_STEP_DOCUMENTS`] documents or [`REWRITE_STEP_BYTES`] bytes, each waiting for room
+    /// under the uncommitted-bytes bound, so a rewrite never holds the shard for long. A document
+    /// deleted or expired before its turn needs no snapshot: its removal is in the log.
+    async fn op_rewrite_log(&self, barrier: &Barrier) {
+        let mut ids = Vec::new();
+        self.store
+            .borrow()
+            .keys(b"*", now_ms(), usize::MAX, &mut ids);
+        barrier.record(Record::RewriteStart);
+        let mut next = 0;
+        let mut unreadable = None;
+        while next < ids.len() && unreadable.is_none() {
+            // While commits fail, snapshots would only pile up in the writer's retry queue.
+            while barrier.failing().is_some() {
+                glommio::timer::sleep(REWRITE_FAILING_PAUSE).await;
+            }
+            self.persist_room().await;
+            let expired = {
+                let mut store = self.store.borrow_mut();
+                let (step_end, mut bytes) = ((next + REWRITE_STEP_DOCUMENTS).min(ids.len()), 0);
+                while next < step_end && bytes < REWRITE_STEP_BYTES {
+                    let id = &ids[next];
+                    next += 1;
+                    let Some(document) = store.document(id, now_ms()) else {
+                        continue;
+                    };
+                    let state = match document.encode_state() {
+                        Ok(state) => state,
+                        Err(e) => {
+                            unreadable = Some((id.clone(), e));
+                            break;
+                        }
+                    };
+                    bytes += state.len();
+                    barrier.record(Record::Snapshot {
+                        id: id.as_str().into(),
+                        version: document.version(),
+                        created: Created {
+                            strategy: document.strategy(),
+                            expires_at_ms: document.expires_at_ms(),
+                        },
+                        state,
+                    });
+                }
+                store.take_expired()
+            };
+            persist::record_removed(barrier, &expired);
+            self.publish_expired(expired);
+            barrier.flush();
+            futures_lite::future::yield_now().await;
+        }
+        // A document that cannot be snapshot must keep its history: the rewrite is left
+        // unfinished (without its end record nothing before its start is dropped), and the next
+        // one starts over.
+        match unreadable {
+            None => barrier.record(Record::RewriteEnd),
+            Some((id, e)) => tracing::error!(
+                shard = self.id,
+                document = %id,
+                error = %e,
+                "log rewrite abandoned: a document's state could not be encoded"
+            ),
+        }
+        barrier.flush();
+        barrier.rewrite_done();
     }
 
     /// Sets or reads presence on a document this shard owns; a change is published.
@@ -350,30 +509,35 @@ impl Shard {
             })
             .collect();
         let count = edits.len();
+        if let Some(failure) = self.barrier.as_ref().and_then(|barrier| barrier.failing()) {
+            let reply = Reply::error(failure.to_string());
+            return (0..count).map(|_| reply.clone()).collect();
+        }
         let mut destinations = Vec::new();
         self.routes
             .borrow()
             .destinations(id.as_bytes(), &mut destinations);
         let result = self.store.borrow_mut().edit_text_batch(&id, edits, now_ms);
-        let replies = match result {
-            Ok((outcomes, change)) => {
-                if let (Some(change), false) = (change, destinations.is_empty()) {
-                    self.publish_change(&id, &change, &destinations, now_ms);
-                }
-                outcomes.into_iter().map(outcome_reply).collect()
-            }
+        let (replies, change) = match result {
+            Ok((outcomes, change)) => (outcomes.into_iter().map(outcome_reply).collect(), change),
             Err(error) => {
                 let reply = store_error(error);
-                (0..count).map(|_| reply.clone()).collect()
+                ((0..count).map(|_| reply.clone()).collect(), None)
             }
         };
-        self.publish_store_expired();
+        self.after_change(Some(&id), change.as_ref(), &destinations, now_ms);
         replies
     }
 
     /// Applies a batch of ops in order, running each run of consecutive SPLICEs on one document
-    /// as one batch ([`Shard::op_splice_batch`]).
-    pub fn op_apply_all(&self, ops: Vec<ShardOp>, now_ms: u64) -> Vec<OpOutput> {
+    /// as one batch ([`Shard::op_splice_batch`]). Adds to `wrote` the indexes of the writes that
+    /// made records for the database writer (with `--db`), whose replies must wait for it.
+    pub fn op_apply_all(
+        &self,
+        ops: Vec<ShardOp>,
+        now_ms: u64,
+        wrote: &mut Vec<usize>,
+    ) -> Vec<OpOutput> {
         let mut outputs = Vec::with_capacity(ops.len());
         let mut run: Vec<Splice> = Vec::new();
         for op in ops {
@@ -384,18 +548,69 @@ impl Shard {
                     run.push(splice);
                 }
                 op => {
-                    let replies = self.op_splice_batch(std::mem::take(&mut run), now_ms);
-                    outputs.extend(replies.into_iter().map(OpOutput::Reply));
+                    self.apply_run(std::mem::take(&mut run), now_ms, &mut outputs, wrote);
                     match op {
                         ShardOp::Doc(DocCommand::Splice(splice)) => run.push(splice),
-                        op => outputs.push(self.op_apply(op, now_ms)),
+                        op => {
+                            let write = op.is_write();
+                            let before = self.records_made();
+                            outputs.push(self.op_apply(op, now_ms));
+                            if write && self.records_made() != before {
+                                wrote.push(outputs.len() - 1);
+                            }
+                        }
                     }
                 }
             }
         }
+        self.apply_run(run, now_ms, &mut outputs, wrote);
+        outputs
+    }
+
+    /// Applies a run of SPLICEs on one document (see [`Shard::op_splice_batch`]), appending
+    /// their outputs, and their indexes to `wrote` when the run made records.
+    fn apply_run(
+        &self,
+        run: Vec<Splice>,
+        now_ms: u64,
+        outputs: &mut Vec<OpOutput>,
+        wrote: &mut Vec<usize>,
+    ) {
+        let before = self.records_made();
+        let first = outputs.len();
         let replies = self.op_splice_batch(run, now_ms);
         outputs.extend(replies.into_iter().map(OpOutput::Reply));
-        outputs
+        if self.records_made() != before {
+            wrote.extend(first..outputs.len());
+        }
+    }
+
+    /// Applies one peer's batch in order (see [`Shard::op_apply_all`]) and sends back its
+    /// outputs; with `--db`, once the commit holding its writes is done (a task waits for it, so
+    /// the next batch is served meanwhile). Writes whose commit failed answer the failure.
+    fn serve_batch(&self, ops: Vec<ShardOp>, reply: oneshot::Sender<Vec<OpOutput>>) {
+        let mark = self.records_made();
+        let mut wrote = Vec::new();
+        let outputs = self.op_apply_all(ops, now_ms(), &mut wrote);
+        ShardCounters::add(&self.counters.remote_batches, 1);
+        let recorded = self.records_made() != mark;
+        let Some(barrier) = self.barrier.as_ref().filter(|_| recorded) else {
+            // The connection may have closed meanwhile; its results are then dropped.
+            let _ = reply.send(outputs);
+            return;
+        };
+        let commit = barrier.wait(mark);
+        barrier.flush();
+        glommio::spawn_local(async move {
+            let mut outputs = outputs;
+            if let Err(failure) = commit.done().await {
+                for index in wrote {
+                    outputs[index] = OpOutput::Reply(not_durable(&failure));
+                }
+            }
+            let _ = reply.send(outputs);
+        })
+        .detach();
     }
 
     /// A copy of this shard's counters.
@@ -411,6 +626,7 @@ impl Shard {
             connections_total: c.connections_total.get(),
             connections_rejected: c.connections_rejected.get(),
             remote_batches: c.remote_batches.get(),
+            persistence: self.barrier.as_ref().map(|barrier| barrier.stats()),
         }
     }
 
@@ -447,10 +663,8 @@ impl Shard {
         while let Some(message) = receiver.recv().await {
             match message {
                 ShardMessage::Batch { ops, reply } => {
-                    let outputs = self.op_apply_all(ops, now_ms());
-                    ShardCounters::add(&self.counters.remote_batches, 1);
-                    // The connection may have closed meanwhile; its results are then dropped.
-                    let _ = reply.send(outputs);
+                    self.persist_room().await;
+                    self.serve_batch(ops, reply);
                 }
                 ShardMessage::Notices(notices) => {
                     for notice in notices {
@@ -460,4 +674,12 @@ impl Shard {
             }
         }
     }
+}
+
+/// The reply to a write whose commit failed: it is applied, but not durable.
+pub fn not_durable(failure: &Failure) -> Reply {
+    Reply::error(format!(
+        "{failure} (this write is applied but not durable; it is retried and stored once the \
+         database recovers)"
+    ))
 }

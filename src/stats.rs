@@ -5,6 +5,8 @@
 
 use std::cell::Cell;
 
+use crate::persist::barrier::BarrierStats;
+
 /// A copy of one shard's counters, sent to the shard that answers `INFO`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ShardStats {
@@ -24,6 +26,8 @@ pub struct ShardStats {
     pub connections_rejected: u64,
     /// Batches this shard applied for connections on other shards.
     pub remote_batches: u64,
+    /// Its database writer's counters, with `--db`.
+    pub persistence: Option<BarrierStats>,
 }
 
 /// The live counters, owned by one shard.

@@ -110,6 +110,10 @@ pub enum StoreError {
     /// A crdt-text edit, update or state vector was refused (see [`crate::text::TextError`]).
     #[error(transparent)]
     Text(#[from] crate::text::TextError),
+    /// A persisted state or update (see [`crate::persisted`]) could not be read back: the
+    /// storage holding it is damaged or was written by something else.
+    #[error("unreadable persisted document: {0}")]
+    BadPersisted(String),
     /// INC's result does not fit: an `i64` overflow, or a non-finite float.
     #[error("incrementing '{path}' would overflow")]
     Overflow {
@@ -149,6 +153,7 @@ impl StoreError {
             | StoreError::IndexOutOfRange { .. }
             | StoreError::InvalidUpdate(_)
             | StoreError::Text(_)
+            | StoreError::BadPersisted(_)
             | StoreError::Overflow { .. } => ErrorKind::Err,
         }
     }

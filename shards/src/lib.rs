@@ -15,10 +15,14 @@
 //! - [`sync`]: the JSON update format replicas exchange (SYNC answers it, MERGE takes it).
 //! - [`change`]: what one write changed, for delta events and incremental persistence.
 //! - [`document`]: one document: its strategy's state, version and expiry; dispatches writes.
+//! - [`persisted`]: a document's persisted form (snapshot and incremental updates), and
+//!   rebuilding it.
 //! - [`store`]: one shard's documents, with TTL expiry, the clock and replica ids.
 //! - [`expiry`]: when documents with a TTL are due, and which expired lately.
 //! - [`text`]: crdt-text documents (yrs), their replica sync and the
 //!   validation of incoming Yjs updates.
+//! - `storage` (with the `sqlite` feature): one shard's SQLite file, an append-only log of the
+//!   persisted forms; rewrites that compact it; re-homing documents when the shard count changes.
 //! - [`error`]: the typed errors, and whether each is a `WRONGTYPE` reply.
 
 #![forbid(unsafe_code)]
@@ -33,6 +37,9 @@ pub mod hash;
 pub mod hlc;
 pub mod json_text;
 pub mod path;
+pub mod persisted;
+#[cfg(feature = "sqlite")]
+pub mod storage;
 pub mod store;
 pub mod strategy;
 pub mod sync;

@@ -24,6 +24,7 @@ use crate::expiry::Expiry;
 use crate::glob::{glob_match, is_literal};
 use crate::hlc::{Clock, REPLICA_MAX};
 use crate::path::Path;
+use crate::persisted::{self, Persisted};
 use crate::strategy::Strategy;
 use crate::sync::{self, Update};
 
@@ -373,6 +374,39 @@ impl Store {
         let change = change.unwrap_or_else(|| document.touch(Op::Create));
         self.insert(id, document);
         Ok(Some(change))
+    }
+
+    /// Puts back document `id` as storage holds it (see [`crate::persisted`]), moving the clock
+    /// past every stamp in it, so writes after a restart are ordered after those before it.
+    /// `Ok(false)`, with nothing added, when the document has expired at `now_ms`.
+    pub fn restore<'a, U>(
+        &mut self,
+        id: &str,
+        persisted: Persisted<'a, U>,
+        now_ms: u64,
+    ) -> Result<bool, StoreError>
+    where
+        U: IntoIterator<Item = (u64, &'a [u8])>,
+    {
+        if persisted.expires_at_ms.is_some_and(|at_ms| now_ms >= at_ms) {
+            return Ok(false);
+        }
+        let replica = replica_of(self.documents.hash(id));
+        let document = persisted::restore(persisted, &mut self.clock, replica)?;
+        self.insert(id, document);
+        Ok(true)
+    }
+
+    /// Replays a persisted incremental update on document `id` (see [`Document::replay`]);
+    /// `Ok(false)` when there is no such document, expired or not.
+    pub fn replay(&mut self, id: &str, version: u64, update: &[u8]) -> Result<bool, StoreError> {
+        let Store {
+            documents, clock, ..
+        } = self;
+        match documents.get_mut(id) {
+            Some(document) => document.replay(version, update, clock).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// Appends to `out` the ids of live documents matching the glob

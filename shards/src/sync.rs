@@ -40,7 +40,7 @@ use crate::strategy::Strategy;
 pub const UPDATE_ELEMENTS_MAX: usize = 10_000;
 
 /// A stamp on the wire: `[ms, seq, replica]`.
-type WireStamp = (u64, u32, u64);
+pub(crate) type WireStamp = (u64, u32, u64);
 
 /// An update as it travels.
 #[derive(Debug, Serialize, Deserialize)]
@@ -123,11 +123,11 @@ fn is_false(flag: &bool) -> bool {
     !flag
 }
 
-fn to_wire(stamp: &Stamp) -> WireStamp {
+pub(crate) fn to_wire(stamp: &Stamp) -> WireStamp {
     (stamp.ms, stamp.seq, stamp.replica)
 }
 
-fn from_wire(stamp: WireStamp) -> Stamp {
+pub(crate) fn from_wire(stamp: WireStamp) -> Stamp {
     Stamp {
         ms: stamp.0,
         seq: stamp.1,
@@ -213,7 +213,7 @@ pub fn elements_since(doc: &Sets, version: u64, since: u64) -> Update {
 }
 
 /// Checks a path from an update: the same syntax and limits as a command's path.
-fn check_path(text: &str) -> Result<(), StoreError> {
+pub(crate) fn check_path(text: &str) -> Result<(), StoreError> {
     Path::parse(text).map(|_| ()).map_err(StoreError::from)
 }
 

@@ -8,6 +8,8 @@
 //! Every scenario prints its seed; `USSL_SEED=<seed> cargo test -p ussl-shards --test
 //! convergence` replays exactly that seed (and only it).
 
+mod seeded;
+
 use std::collections::BTreeMap;
 
 use rand::rngs::StdRng;
@@ -295,25 +297,9 @@ fn run_scenario(seed: u64, strategy: Strategy) {
 }
 
 fn run(strategy: Strategy) {
-    if let Ok(seed) = std::env::var("USSL_SEED") {
-        let seed = seed.parse().expect("USSL_SEED is a number");
-        println!("replaying seed {seed} for {strategy}");
-        run_scenario(seed, strategy);
-        return;
-    }
-    let base: u64 = rand::random();
-    println!(
-        "{strategy}: seeds {base}..{} (replay one with USSL_SEED=<seed>)",
-        base.wrapping_add(SCENARIOS)
-    );
-    for offset in 0..SCENARIOS {
-        let seed = base.wrapping_add(offset);
-        let outcome = std::panic::catch_unwind(|| run_scenario(seed, strategy));
-        if let Err(panic) = outcome {
-            println!("{strategy}: failing seed {seed}");
-            std::panic::resume_unwind(panic);
-        }
-    }
+    seeded::run(strategy.name(), SCENARIOS, |seed| {
+        run_scenario(seed, strategy)
+    });
 }
 
 #[test]

@@ -139,13 +139,18 @@ impl ConfigGet {
         Ok(ConfigGet { patterns })
     }
 
-    /// Answers name/value pairs for the parameters that match, Redis style. `save` is empty and
-    /// `appendonly` is `no` because this build keeps documents in memory only.
+    /// Answers name/value pairs for the parameters that match, Redis style. `save` is empty (usld
+    /// takes no snapshots); `appendonly` says whether `--db` keeps a log of every write, and
+    /// `appendfsync` how it syncs (`always` with `--fsync`, `no` otherwise: SQLite's checkpoints
+    /// sync it).
     pub fn apply(self, shared: &Shared) -> Reply {
         let config = &shared.config;
-        let params: [(&str, String); 7] = [
+        let yes_no = |on: bool| if on { "yes" } else { "no" }.to_string();
+        let fsync = if config.fsync { "always" } else { "no" };
+        let params: [(&str, String); 8] = [
             ("save", String::new()),
-            ("appendonly", "no".to_string()),
+            ("appendonly", yes_no(config.db.is_some())),
+            ("appendfsync", fsync.to_string()),
             ("maxclients", config.clients_max.to_string()),
             ("port", config.tcp_addr.map_or(0, |a| a.port()).to_string()),
             (

@@ -60,7 +60,7 @@ pub fn render(info: &Info, shard: &Shard, all: &[ShardStats]) -> Reply {
             "server" => server(shard),
             "clients" => clients(shard),
             "memory" => memory(),
-            "persistence" => "loading:0\r\nasync_loading:0\r\nstorage:memory\r\n".to_string(),
+            "persistence" => persistence(shard, all),
             "stats" => stats(all),
             "shards" => shards(all),
             _ => keyspace(all),
@@ -130,6 +130,36 @@ fn memory() -> String {
         "used_memory:{rss}\r\nused_memory_human:{:.2}M\r\nused_memory_rss:{rss}\r\n",
         rss as f64 / (1024.0 * 1024.0)
     )
+}
+
+/// Redis's persistence fields that apply, and usld's database counters summed over the shards.
+fn persistence(shard: &Shard, all: &[ShardStats]) -> String {
+    let config = &shard.shared.config;
+    let mut s = String::from("loading:0\r\nasync_loading:0\r\n");
+    let Some(db) = &config.db else {
+        s.push_str("storage:memory\r\n");
+        return s;
+    };
+    let each = || all.iter().filter_map(|s| s.persistence);
+    let sum =
+        |f: fn(&crate::persist::barrier::BarrierStats) -> u64| each().map(|p| f(&p)).sum::<u64>();
+    let failing = each().any(|p| p.failing);
+    let _ = write!(
+        s,
+        "storage:sqlite\r\ndb_path:{}\r\ndb_fsync:{}\r\ndb_commits:{}\r\ndb_records_committed:{}\r\n\
+         db_bytes_committed:{}\r\ndb_rewrites:{}\r\ndb_commit_failures:{}\r\ndb_uncommitted_bytes:{}\r\n\
+         db_last_write_status:{}\r\n",
+        db.display(),
+        if config.fsync { "always" } else { "no" },
+        sum(|p| p.commits),
+        sum(|p| p.records),
+        sum(|p| p.bytes),
+        sum(|p| p.rewrites),
+        sum(|p| p.failures),
+        sum(|p| p.uncommitted_bytes),
+        if failing { "err" } else { "ok" },
+    );
+    s
 }
 
 fn stats(all: &[ShardStats]) -> String {

@@ -101,6 +101,12 @@ impl DocCommand {
         }
     }
 
+    /// Whether the command may change the document (everything but GET and SYNC): such
+    /// commands are refused while the shard's database cannot commit.
+    pub fn is_write(&self) -> bool {
+        !matches!(self, DocCommand::Get(_) | DocCommand::Sync(_))
+    }
+
     /// Applies the command to the owner shard's documents, returning its reply and, when it
     /// changed the document, the change (for events and persistence). Must run on the owner
     /// shard only.

@@ -55,15 +55,36 @@ pub fn free_port() -> u16 {
     );
 }
 
+/// The `usld` command the tests run: on loopback port `port`, TCP only, logging warnings.
+pub fn usld_command(port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_usld"));
+    command
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--tcp-port",
+            &port.to_string(),
+            "--no-ws",
+        ])
+        .args(["--log-level", "warn"]);
+    command
+}
+
 impl Server {
     /// Starts `usld` with the given extra flags, on loopback, and waits until it accepts. The
     /// port is picked free just before, so another process may take it in between (tests run in
     /// parallel); a server that exits at start-up is therefore started again on another port, a
     /// bounded number of times.
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_in(None, &[], extra)
+    }
+
+    /// Starts `usld` as [`Server::start`] does, run from directory `dir` (when given) with the
+    /// environment variables `env` set.
+    pub fn start_in(dir: Option<&std::path::Path>, env: &[(&str, &str)], extra: &[&str]) -> Server {
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match Server::try_start_on(free_port(), extra) {
+            match Server::try_start_in(free_port(), dir, env, extra) {
                 Ok(server) => return server,
                 Err(e) => failures.push(e),
             }
@@ -439,15 +460,22 @@ impl Server {
     /// Starts `usld` on a given port (to restart on the port of a server that stopped) and waits
     /// until it answers `PING`; `Err` with its exit status when the process exits first.
     pub fn try_start_on(port: u16, extra: &[&str]) -> Result<Server, String> {
-        let child = Command::new(env!("CARGO_BIN_EXE_usld"))
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--tcp-port",
-                &port.to_string(),
-                "--no-ws",
-            ])
-            .args(["--log-level", "warn"])
+        Server::try_start_in(port, None, &[], extra)
+    }
+
+    /// [`Server::try_start_on`], run from directory `dir` (when given) with `env` set.
+    fn try_start_in(
+        port: u16,
+        dir: Option<&std::path::Path>,
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> Result<Server, String> {
+        let mut command = usld_command(port);
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let child = command
+            .envs(env.iter().copied())
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -586,4 +614,115 @@ pub fn unbase64(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .expect("base64 reply")
+}
+
+impl Server {
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL usld");
+        self.child.wait().expect("reap usld");
+    }
+
+    /// Stops the server with SIGTERM and waits for a clean exit (status 0).
+    pub fn stop(&mut self) {
+        self.terminate();
+        assert_eq!(self.wait_exit(), Some(0), "usld did not stop cleanly");
+    }
+}
+
+/// A database directory for `usld --db`, removed when dropped.
+pub struct Db {
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    /// A fresh, empty directory.
+    pub fn new() -> Db {
+        Db {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The `--db` path: the manifest.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("data.db")
+    }
+
+    /// The path of shard `index`'s file.
+    pub fn shard_file(&self, index: usize) -> std::path::PathBuf {
+        self.dir.path().join(format!("data.shard{index}.db"))
+    }
+
+    /// Starts `usld --db <this> --shards <shards>` with `extra` flags.
+    pub fn start(&self, shards: usize, extra: &[&str]) -> Server {
+        let db = self.path();
+        let shards = shards.to_string();
+        let mut args = vec![
+            "--db",
+            db.to_str().expect("utf-8 path"),
+            "--shards",
+            &shards,
+        ];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+
+    /// Runs `usld --db <this> --shards <shards>` expecting it to refuse to start: its exit
+    /// status and what it printed on stderr.
+    pub fn refused(&self, shards: usize, extra: &[&str]) -> (Option<i32>, String) {
+        let db = self.path();
+        let mut command = usld_command(free_port());
+        command
+            .args(["--db", db.to_str().expect("utf-8 path")])
+            .args(["--shards", &shards.to_string()])
+            .args(extra);
+        let output = run_bounded(&mut command, b"");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// A read-only connection on shard `shard`'s file, as another process would open it; it waits
+    /// out the moments the server's checkpointer holds the log.
+    pub fn reader(&self, shard: usize) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_with_flags(
+            self.shard_file(shard),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open the shard file read-only");
+        conn.busy_timeout(WAIT).expect("busy timeout");
+        conn
+    }
+
+    /// The newest committed version of document `id` in shard `shard`'s file, read by a separate
+    /// SQLite connection as another process would: `None` when the file has no row for it.
+    pub fn committed_version(&self, shard: usize, id: &str) -> Option<u64> {
+        let conn = self.reader(shard);
+        ussl_shards::storage::shard_file::committed_version(&conn, id).expect("query")
+    }
+
+    /// How many log rows shard `shard`'s file holds for document `id` (`None`: for every
+    /// document), of the given kinds (`ussl_shards::storage::shard_file` lists them; empty: all).
+    pub fn rows(&self, shard: usize, id: Option<&str>, kinds: &[i64]) -> usize {
+        let conn = self.reader(shard);
+        let kinds = kinds
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = String::from("SELECT count(*) FROM log WHERE (?1 IS NULL OR id = ?1)");
+        if !kinds.is_empty() {
+            sql.push_str(&format!(" AND kind IN ({kinds})"));
+        }
+        let n: i64 = conn
+            .query_row(&sql, [id], |row| row.get(0))
+            .expect("count rows");
+        usize::try_from(n).expect("count")
+    }
 }

@@ -68,6 +68,12 @@ impl Counters {
         let index = self.field_for_write(&text)?;
         let field = &mut self.fields[index];
         let entry = field.entry(replica, version);
+        if is_zero(delta) {
+            // Adding nothing leaves the entry (and the version at which it last changed) as it
+            // was, as a merge of the same totals would: a replayed update then rebuilds it
+            // exactly.
+            return Ok(field.value());
+        }
         let (inc, dec) = if is_negative(delta) {
             (
                 entry.inc.clone(),
@@ -212,6 +218,11 @@ impl Entry {
             version,
         }
     }
+}
+
+/// Whether a JSON number is zero (`0`, `0.0` or `-0.0`).
+fn is_zero(number: &Number) -> bool {
+    number.as_f64() == Some(0.0)
 }
 
 /// Whether a JSON number is below zero.
