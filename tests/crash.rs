@@ -6,8 +6,8 @@
 //! Each run prints its seed (which decides when the kill comes, and whether the logs are rewritten
 //! during the stream: with a small `--db-rewrite-min-bytes`, rewrites run while writes go on and
 //! the kill may land in one); `USSL_SEED=<seed>` replays one.
-//! The strategies are listed once, in [`WRITERS`]: a strategy added to usld (crdt-text) is one
-//! more entry.
+//! The strategies are listed once, in [`WRITERS`]; crdt-text writers SPLICE a marker into a
+//! text field, pipelined, so their edits go through the server's batched yrs transactions.
 
 mod common;
 
@@ -39,10 +39,11 @@ enum Kind {
     Set,
     Merge,
     Life,
+    Text,
 }
 
 /// The writers of a run: a kind, and whether it pipelines.
-const WRITERS: [(Kind, bool); 8] = [
+const WRITERS: [(Kind, bool); 9] = [
     (Kind::Lww, false),
     (Kind::Lww, true),
     (Kind::Map, false),
@@ -51,6 +52,7 @@ const WRITERS: [(Kind, bool); 8] = [
     (Kind::Set, true),
     (Kind::Merge, false),
     (Kind::Life, false),
+    (Kind::Text, true),
 ];
 
 fn doc(kind: Kind, k: usize) -> String {
@@ -71,6 +73,7 @@ fn command(kind: Kind, w: usize, n: usize) -> Vec<String> {
                 {"path": field, "replica": 1000 + w, "inc": n + 1, "dec": 0}]});
             strings(&["MERGE", &id, &update.to_string()])
         }
+        Kind::Text => strings(&["SPLICE", &id, "content", "0", "0", &text_marker(w, n)]),
         Kind::Life => match life(n) {
             Life::Create(i) => strings(&["CREATE", &life_id(w, i)]),
             Life::Delete(i) => strings(&["DEL", &life_id(w, i)]),
@@ -83,6 +86,11 @@ fn command(kind: Kind, w: usize, n: usize) -> Vec<String> {
 enum Life {
     Create(usize),
     Delete(usize),
+}
+
+/// The text writer `w`'s `n`th SPLICE inserts (at the start of the field).
+fn text_marker(w: usize, n: usize) -> String {
+    format!("[w{w}:{n}]")
 }
 
 fn life(n: usize) -> Life {
@@ -188,6 +196,21 @@ fn check(c: &mut Client, kind: Kind, w: usize, acked: usize) {
                 );
             }
         }
+        Kind::Text => {
+            let texts: Vec<String> = (0..DOCS)
+                .map(|k| {
+                    let shown = c.cmd(&["GET", &doc(kind, k), "PATH", "content"]).json();
+                    shown.as_str().unwrap_or_default().to_owned()
+                })
+                .collect();
+            for n in 0..acked {
+                let marker = text_marker(w, n);
+                assert!(
+                    texts[n % DOCS].contains(&marker),
+                    "text insert {marker} acknowledged but lost"
+                );
+            }
+        }
         Kind::Life => {
             let mut live = std::collections::BTreeSet::new();
             let mut deleted = std::collections::BTreeSet::new();
@@ -244,6 +267,7 @@ fn run_once(seed: u64) {
         (Kind::Map, "crdt-map"),
         (Kind::Counter, "crdt-counter"),
         (Kind::Set, "crdt-set"),
+        (Kind::Text, "crdt-text"),
     ] {
         for k in 0..DOCS {
             assert_eq!(

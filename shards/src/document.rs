@@ -456,10 +456,14 @@ impl Document {
 
     /// The incremental update of one change: exactly what that version changed, to persist and
     /// replay through [`Document::merge`]. Must be called before the next change.
+    ///
+    /// A `crdt-text` change that edited no text (its CREATE) is the empty Yjs update: replaying
+    /// it only moves the version on.
     pub fn update_for(&self, change: &Change) -> Vec<u8> {
-        match &change.text_update {
-            Some(update) => update.to_vec(),
-            None => self.json_since(change.version.saturating_sub(1)).to_bytes(),
+        match (&change.text_update, &self.body) {
+            (Some(update), _) => update.to_vec(),
+            (None, Body::Text(_)) => EMPTY_YJS_UPDATE.to_vec(),
+            (None, _) => self.json_since(change.version.saturating_sub(1)).to_bytes(),
         }
     }
 
@@ -974,6 +978,9 @@ fn not_a_set(edit: Edit) -> StoreError {
                edit inside an element (SET items.0.done true)",
     }
 }
+
+/// A Yjs v1 update that holds nothing: no client's structs, an empty delete set.
+const EMPTY_YJS_UPDATE: [u8; 2] = [0, 0];
 
 /// The stored form of an expiry time: absent, or a time after the epoch.
 fn expires_at(expires_at_ms: Option<u64>) -> Option<NonZeroU64> {

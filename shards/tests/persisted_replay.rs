@@ -20,7 +20,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Number, Value};
 use ussl_shards::persisted::Persisted;
-use ussl_shards::{Change, Edit, Op, Path, Store, Strategy};
+use ussl_shards::text::{TextDoc, TextLimits};
+use ussl_shards::{Change, Edit, Op, Path, Store, Strategy, SyncReply};
 
 /// How many seeds each strategy runs when no seed is given.
 const SCENARIOS: u64 = 50;
@@ -360,4 +361,77 @@ fn an_empty_set_write_to_a_missing_set_changes_nothing() {
         store.get(DOC, None, 0).map(|v| v.into_owned()),
         Some(json!({}))
     );
+}
+
+/// The GET text of the document, and its version.
+fn text_and_version(store: &mut Store, now_ms: u64) -> (String, u64) {
+    let mut text = Vec::new();
+    assert!(store.write_json(DOC, None, now_ms, &mut text));
+    let version = store.document(DOC, now_ms).expect("exists").version();
+    (String::from_utf8(text).expect("utf-8"), version)
+}
+
+/// The update a `crdt-text` replica at `state_vector` is missing of the store's document.
+fn yjs_since(store: &mut Store, state_vector: &[u8], now_ms: u64) -> Vec<u8> {
+    match store.sync(DOC, state_vector, now_ms).expect("syncs") {
+        Some(SyncReply::Yjs { update, .. }) => update,
+        other => panic!("not a crdt-text answer: {other:?}"),
+    }
+}
+
+#[test]
+fn crdt_text_rebuilds_from_a_snapshot_and_the_updates_after_it() {
+    let now_ms = 1_000;
+    let mut server = Store::with_replica_seed(7);
+    let mut stored = Stored::default();
+    let change = server
+        .create(DOC, Strategy::CrdtText, None, now_ms)
+        .expect("create");
+    stored.keep(&mut server, &change, now_ms);
+    let splice = |index, delete, text: &str| Edit::Splice {
+        index,
+        delete,
+        text: text.to_owned(),
+    };
+    // A peer replica that will sync before the "restart" and edit offline.
+    let mut peer = TextDoc::new(4242, TextLimits::default()).expect("peer");
+    for (step, edit) in [
+        splice(0, 0, "Meeting agenda"),
+        splice(14, 0, ":\n1. Q4 🎉"),
+        splice(0, 7, "Team"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_, change) = server
+            .edit(DOC, path("notes"), edit, now_ms)
+            .expect("splice");
+        stored.keep(&mut server, &change.expect("changed"), now_ms);
+        if step == 1 {
+            stored.fold(&mut server, now_ms);
+            let update = yjs_since(&mut server, &peer.state_vector(), now_ms);
+            peer.merge(&update).expect("peer catches up");
+        }
+    }
+    let expected = text_and_version(&mut server, now_ms);
+    let mut restored = rebuild(&stored, Strategy::CrdtText, None, now_ms);
+    assert_eq!(text_and_version(&mut restored, now_ms), expected);
+    // The peer, which synced before the rebuild, edits offline and merges into both alike.
+    peer.splice("notes", 0, 0, "[peer] ").expect("offline edit");
+    let mine = peer.diff(&[0]).expect("diff");
+    server.merge(DOC, &mine, now_ms).expect("merges");
+    restored.merge(DOC, &mine, now_ms).expect("merges");
+    let (text, _) = text_and_version(&mut server, now_ms);
+    assert_eq!(text_and_version(&mut restored, now_ms).0, text);
+    assert!(
+        text.contains("[peer] ") && text.contains(r"Team agenda:\n1. Q4 🎉"),
+        "no edit may be lost: {text}"
+    );
+    // The rebuilt document writes on, under a client id of its own.
+    restored
+        .edit(DOC, path("notes"), splice(0, 0, ">"), now_ms)
+        .expect("writes after the rebuild");
+    let update = yjs_since(&mut restored, &peer.state_vector(), now_ms);
+    peer.merge(&update).expect("the peer takes it");
+    assert!(peer.field("notes").expect("text").starts_with('>'));
 }
