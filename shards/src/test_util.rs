@@ -1,5 +1,7 @@
 //! Helpers the unit tests of several modules share.
 
+use serde_json::{Number, Value};
+
 use crate::hlc::Stamp;
 use crate::path::Path;
 
@@ -14,5 +16,13 @@ pub fn stamp(ms: u64, replica: u64) -> Stamp {
         ms,
         seq: 0,
         replica,
+    }
+}
+
+/// The number a test knows `value` is.
+pub fn number(value: Value) -> Number {
+    match value {
+        Value::Number(number) => number,
+        other => panic!("not a number: {other}"),
     }
 }

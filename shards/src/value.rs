@@ -384,15 +384,8 @@ fn index_out_of_range(path: &Path, index: usize, len: usize) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::path;
+    use crate::test_util::{number, path};
     use serde_json::json;
-
-    fn number(value: Value) -> Number {
-        match value {
-            Value::Number(number) => number,
-            other => panic!("not a number: {other}"),
-        }
-    }
 
     #[test]
     fn get_follows_keys_and_indexes() {

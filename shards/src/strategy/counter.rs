@@ -265,15 +265,8 @@ pub fn compare(a: &Number, b: &Number) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::path;
+    use crate::test_util::{number, path};
     use serde_json::json;
-
-    fn number(value: Value) -> Number {
-        match value {
-            Value::Number(number) => number,
-            other => panic!("not a number: {other}"),
-        }
-    }
 
     #[test]
     fn increments_from_every_replica_count() {
