@@ -8,14 +8,13 @@ always, on SET, INC and a mixed load (40% SET, 40% GET, 20% INC: three redis-ben
 at once, clients and requests split 2:2:1). The commands and options are compare_redis.py's.
 """
 import os
-import signal
 import subprocess
 import sys
 import time
 import csv
 import io
 
-from compare_redis import WORKLOADS, bench, free_port, median_run, wait_port
+from compare_redis import WORKLOADS, bench, free_port, median_run, stop, wait_port
 
 
 def bench_mixed(port, commands, clients, requests, pipeline, keyspace):
@@ -104,13 +103,7 @@ def run_persistence(opts):
                     line = ", ".join(f"{name} {r['rps']:.0f}/s" for name, r in results[(workload, pipeline)].items())
                     print(f"# {workload} P={pipeline}: {line}", file=sys.stderr)
         finally:
-            for *_, proc in servers:
-                proc.send_signal(signal.SIGTERM)
-            for *_, proc in servers:
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(*(proc for *_, proc in servers), timeout=30)
     redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2]
     print(f"usld --shards {opts.shards} vs {redis_version}; redis-benchmark -c {opts.clients} "
           f"-n {opts.requests} -r {opts.keyspace}; median of {opts.rounds} rounds, the five servers "

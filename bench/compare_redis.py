@@ -57,6 +57,19 @@ def wait_port(port, proc, name):
     sys.exit(f"{name} did not start on port {port}")
 
 
+def stop(*procs, timeout=20):
+    """Stops servers as an operator would: SIGTERM to all, then a kill for any still running
+    after `timeout` seconds."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def cpu_seconds(pid):
     """User + system CPU seconds the process has used so far."""
     with open(f"/proc/{pid}/stat") as f:
@@ -140,13 +153,7 @@ def main():
                 summary = ", ".join(f"{k} {v['rps']:.0f}/s" for k, v in medians.items())
                 print(f"# {name} P={pipeline}: {summary}", file=sys.stderr)
     finally:
-        for server in servers:
-            server["proc"].send_signal(signal.SIGTERM)
-        for server in servers:
-            try:
-                server["proc"].wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server["proc"].kill()
+        stop(*(server["proc"] for server in servers))
 
     names = [s["name"] for s in servers]
     usld_names = [n for n in names if n != "Redis"]

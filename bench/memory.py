@@ -12,13 +12,12 @@ fresh server, so one strategy's leftovers never count against another.
 """
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 
-from compare_redis import free_port, wait_port
+from compare_redis import free_port, stop, wait_port
 
 BATCH = 10_000
 
@@ -105,11 +104,7 @@ def measure(kind, opts):
         after = info_memory(sock)
         sock.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     used, rss = ((a - b) / opts.documents for a, b in zip(after, before))
     return used, rss
 

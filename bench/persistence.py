@@ -14,7 +14,6 @@ Both print Markdown tables; run from the repository root after `cargo build --re
 """
 import argparse
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from compare_redis import free_port, wait_port
+from compare_redis import free_port, stop, wait_port
 
 REPLY_OK = b"+OK\r\n"
 
@@ -105,8 +104,7 @@ def measure_bytes(usld, doc_bytes, writes, pipeline, rewrite_min):
             rewrites = next(l.split(":")[1].strip() for l in info.splitlines() if l.startswith("db_rewrites:"))
             return written / writes, rewrites
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)
+            stop(proc, timeout=60)
 
 
 def run_bytes(opts):
@@ -149,8 +147,7 @@ def run_restart(opts):
         t = time.time()
         load_documents(port, opts.documents)
         print(f"# loaded {opts.documents:,} documents in {time.time() - t:.1f} s", file=sys.stderr)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=600)
+        stop(proc, timeout=600)
         size = sum(os.path.getsize(os.path.join(root, f)) for f in os.listdir(root))
         rows = []
         for run in range(opts.rounds):
@@ -158,8 +155,7 @@ def run_restart(opts):
                 elapsed, proc, port = time_restart(opts.usld, db, opts.shards)
                 rows.append((how, elapsed))
                 if how == "clean stop":
-                    proc.send_signal(signal.SIGTERM)
-                    proc.wait(timeout=600)
+                    stop(proc, timeout=600)
                 else:
                     # A few writes so the log is not empty, then a crash.
                     c = Conn(port)
@@ -177,8 +173,7 @@ def run_restart(opts):
             print(f"| {how} | {statistics.median(times):.2f} | {', '.join(f'{t:.2f}' for t in times)} |")
         # The last run was killed: stop the server a last time so the directory can go.
         proc = start(opts.usld, db, opts.shards, free_port())
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=600)
+        stop(proc, timeout=600)
 
 
 def main():

@@ -14,7 +14,6 @@ import argparse
 import gzip
 import json
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import sys
 import threading
 import time
 
-from compare_redis import free_port, wait_port
+from compare_redis import free_port, stop, wait_port
 from memory import resp
 
 
@@ -114,11 +113,7 @@ def main():
             print(f"# round {round_}: {len(patches) / elapsed:,.0f} edits/s ({elapsed:.2f} s), "
                   f"text matches endContent", file=sys.stderr)
     finally:
-        usld.send_signal(signal.SIGTERM)
-        try:
-            usld.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            usld.kill()
+        stop(usld)
     median = statistics.median(times)
     print(f"{os.path.basename(opts.trace)}: {len(patches):,} SPLICE commands, pipelined "
           f"(window {opts.window}), usld --shards {opts.shards}; median of {opts.rounds} rounds: "

@@ -17,11 +17,11 @@ import argparse
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
-import time
+
+from compare_redis import free_port, stop, wait_port
 
 SEED_TESTS = ["conn", "set", "get", "inc", "mixed"]
 # The seed README's published figures (Docker on Windows/WSL2), for reference only: throughput and
@@ -32,24 +32,6 @@ SEED_FIGURES = {
     (50, 2000): {"conn": "2,764 conn/s, 362 µs", "set": "12,710, 3.9 ms", "get": "225,791, 189 µs",
                  "inc": "25,255, 1.9 ms", "mixed": "10,090, 4 ms"},
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, name):
-    for _ in range(500):
-        if proc.poll() is not None:
-            sys.exit(f"{name} exited at start-up")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)
-    sys.exit(f"{name} did not start on port {port}")
 
 
 def start_redis():
@@ -124,8 +106,7 @@ def generator(args):
         print("|---|---:|---:|---:|---:|---:|---:|")
         print("\n".join(rows))
     finally:
-        redis.terminate()
-        redis.wait()
+        stop(redis)
 
 
 def seed_loads(args):
@@ -158,9 +139,7 @@ def seed_loads(args):
                 ratio = rates["usld"] / rates["redis"] if rates["redis"] else 0
                 print(f"| {test} | " + " | ".join(cells) + f" | {ratio:.2f} |")
     finally:
-        for proc in (usld, redis):
-            proc.terminate()
-            proc.wait()
+        stop(usld, redis)
 
 
 def fanout(args):
@@ -189,9 +168,7 @@ def fanout(args):
               f"p50 latency {u['latency_us']['p50'] / r['latency_us']['p50']:.2f}x, "
               f"p99 {u['latency_us']['p99'] / r['latency_us']['p99']:.2f}x (lower is better)")
     finally:
-        for proc in (usld, redis):
-            proc.terminate()
-            proc.wait()
+        stop(usld, redis)
 
 
 def main():
