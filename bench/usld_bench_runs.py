@@ -8,7 +8,9 @@
               tests, against usld and against Redis (`--target redis`), alternating per round.
   fanout      one writer, --subscribers subscribers of `bench:sub:*` (spread by the kernel over
               all of usld's shards): usld SET events against Redis PUBLISH to PSUBSCRIBE clients,
-              deliveries per second and write-to-delivery latency, alternating per round.
+              deliveries per second and write-to-delivery latency, alternating per round; once
+              with the writer as fast as each server acknowledges (throughput), once paced at
+              --rate writes per second (latency at a load both servers sustain).
 
 Both print Markdown tables. Run from the repository root after `cargo build --release --bin usld`.
 """
@@ -42,10 +44,10 @@ def start_redis():
     return port, proc
 
 
-def start_usld(usld):
+def start_usld(usld, *extra):
     port = free_port()
     proc = subprocess.Popen([usld, "--bind", "127.0.0.1", "--tcp-port", str(port), "--no-ws",
-                             "--log-level", "warn"], stdout=subprocess.DEVNULL)
+                             "--log-level", "warn", *extra], stdout=subprocess.DEVNULL)
     wait_port(port, proc, "usld")
     return port, proc
 
@@ -144,31 +146,45 @@ def seed_loads(args):
 
 def fanout(args):
     redis_port, redis = start_redis()
-    usld_port, usld = start_usld(args.usld)
+    servers = [(f"usld --shards {n}", *start_usld(args.usld, "--shards", str(n))) for n in args.shards]
     try:
-        runs = {"usld": [], "redis": []}
-        common = ["-c", str(args.subscribers), "-n", str(args.messages), "--tests", "sub",
-                  "--timeout", "120"]
-        for _ in range(args.rounds):
-            runs["usld"].append(usld_bench(args.usld, usld_port, common)["sub"])
-            runs["redis"].append(usld_bench(args.usld, redis_port, ["--target", "redis", *common])["sub"])
-        print("| server | deliveries/s | p50 µs | p99 µs | p99.9 µs | max µs | failed |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        medians = {}
-        for target, name in (("usld", "usld SET → SUB events"), ("redis", "Redis PUBLISH → PSUBSCRIBE")):
-            best = sorted(runs[target], key=lambda t: t["throughput"])[len(runs[target]) // 2]
-            medians[target] = best
-            lat = best["latency_us"] or {}
-            failed = sum(t["failed"] for t in runs[target])
-            print(f"| {name} | {best['throughput']:,.0f} | "
-                  + " | ".join(f"{lat.get(q, 0):,.0f}" for q in ("p50", "p99", "p99_9", "max"))
-                  + f" | {failed} |")
-        u, r = medians["usld"], medians["redis"]
-        print(f"\nusld / Redis: deliveries {u['throughput'] / r['throughput']:.2f}x; "
-              f"p50 latency {u['latency_us']['p50'] / r['latency_us']['p50']:.2f}x, "
-              f"p99 {u['latency_us']['p99'] / r['latency_us']['p99']:.2f}x (lower is better)")
+        for rate in (None, args.rate):
+            fanout_table(args, rate, servers, redis_port)
     finally:
-        stop(usld, redis)
+        stop(redis, *(proc for _, _, proc in servers))
+
+
+def fanout_table(args, rate, servers, redis_port):
+    """One table: runs against each server in turn, per round, the publisher unpaced or at `rate`."""
+    common = ["-c", str(args.subscribers), "-n", str(args.messages), "--tests", "sub",
+              "--timeout", "120"]
+    if rate:
+        common += ["--rate", str(rate)]
+    targets = [(name, port, []) for name, port, _ in servers]
+    targets.append(("Redis", redis_port, ["--target", "redis"]))
+    runs = {name: [] for name, _, _ in targets}
+    for _ in range(args.rounds):
+        for name, port, extra in targets:
+            runs[name].append(usld_bench(args.usld, port, [*extra, *common])["sub"])
+    pace = f"{rate:g} writes/s" if rate else "as fast as acknowledged"
+    print(f"\nPublisher: {pace}, {args.messages} writes, {args.subscribers} subscribers "
+          f"({args.rounds} rounds, medians)\n")
+    print("| server | deliveries/s | p50 µs | p99 µs | p99.9 µs | max µs | failed | deliveries / Redis | p50 / Redis | p99 / Redis |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    medians = {}
+    for name, _, _ in targets:
+        median = {"throughput": statistics.median(t["throughput"] for t in runs[name])}
+        for q in ("p50", "p99", "p99_9", "max"):
+            median[q] = statistics.median((t["latency_us"] or {}).get(q, 0) for t in runs[name])
+        median["failed"] = sum(t["failed"] for t in runs[name])
+        medians[name] = median
+    redis = medians["Redis"]
+    for name, _, _ in targets:
+        m = medians[name]
+        print(f"| {name} | {m['throughput']:,.0f} | "
+              + " | ".join(f"{m[q]:,.0f}" for q in ("p50", "p99", "p99_9", "max"))
+              + f" | {m['failed']} | {m['throughput'] / redis['throughput']:.2f} | "
+              f"{m['p50'] / redis['p50']:.2f} | {m['p99'] / redis['p99']:.2f} |")
 
 
 def main():
@@ -179,6 +195,10 @@ def main():
     parser.add_argument("--requests", type=int, default=200000, help="generator mode: requests per run")
     parser.add_argument("--subscribers", type=int, default=1000, help="fanout mode: subscribers")
     parser.add_argument("--messages", type=int, default=200, help="fanout mode: writes (each reaches every subscriber)")
+    parser.add_argument("--shards", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2],
+                        help="fanout mode: usld shard counts to run, comma-separated")
+    parser.add_argument("--rate", type=float, default=100,
+                        help="fanout mode: the paced table's writes per second (the other table is unpaced)")
     args = parser.parse_args()
     {"generator": generator, "seed-loads": seed_loads, "fanout": fanout}[args.mode](args)
 

@@ -6,9 +6,10 @@
 //! is therefore answered in a few rounds, each costing one message per remote shard.
 //!
 //! A subscribed connection also receives change events, queued by other tasks in its
-//! [`Outbox`]. They are written after the replies of the round in progress, and whenever the
-//! connection is idle. A subscriber whose outbox overflows is disconnected, even while the task
-//! is stuck writing to a client that stopped reading.
+//! [`Outbox`] and written by the shard's sweeper. Events still queued when a round ends are
+//! written after its replies; events the sweeper could not write (the socket was full) are
+//! handed to this task, which waits for the socket. A subscriber whose outbox overflows is
+//! disconnected, even while the task is stuck writing to a client that stopped reading.
 
 use std::rc::Rc;
 
@@ -78,6 +79,7 @@ impl Connection {
         let outbox = Rc::new(Outbox::new(
             config.pubsub_output_bytes_max,
             session.protocol,
+            std::os::fd::AsRawFd::as_raw_fd(&stream),
         ));
         Connection {
             outbox,
@@ -149,6 +151,7 @@ impl Connection {
             let outcome = self.frame_requests(&mut round);
             if !round.is_empty() {
                 let replies = round.finish(&self.shard).await;
+                self.outbox.drain_unfinished_into(&mut self.output);
                 for reply in &replies {
                     reply.encode(&mut self.output, self.session.protocol);
                 }
@@ -220,7 +223,10 @@ impl Connection {
         if self.output.is_empty() {
             return Ok(());
         }
-        self.stream.write_all(&self.output).await?;
+        self.outbox.set_writing(true);
+        let written = self.stream.write_all(&self.output).await;
+        self.outbox.set_writing(false);
+        written?;
         self.output.clear();
         Ok(())
     }
@@ -337,6 +343,13 @@ impl Connection {
         }
         self.presence_ids.push(command.id.clone());
         Ok(())
+    }
+}
+
+impl Drop for Connection {
+    /// The socket closes with the connection; the sweeper must not write to its descriptor after.
+    fn drop(&mut self) {
+        self.outbox.close();
     }
 }
 

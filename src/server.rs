@@ -139,6 +139,10 @@ async fn run_shard(
         glommio::spawn_local(std::rc::Rc::clone(&shard).drain_link(to)).detach();
     }
     glommio::spawn_local(std::rc::Rc::clone(&shard).sweep_expired()).detach();
+    let sweeper = shard.subscribers.borrow().sweeper();
+    sweeper
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start the event sweeper: {e}"))?;
     glommio::spawn_local(std::rc::Rc::clone(&shard).rewrite_log()).detach();
     if id == 0 {
         tracing::info!(shards = count, %tcp_addr, "usld ready to accept connections");

@@ -292,3 +292,43 @@ fn a_subscriber_that_never_reads_is_disconnected_and_others_keep_receiving() {
     }
     assert_eq!(writer.cmd(&["GET", "feed", "PATH", "v"]), bulk(&value));
 }
+
+#[test]
+fn a_subscriber_that_falls_behind_and_catches_up_gets_every_event_whole_and_in_order() {
+    let server = Server::start(&["--shards", "2"]);
+    let mut subscriber = server.connect();
+    subscriber.subscribe(&["feed:*"]);
+    let mut writer = server.connect();
+    // 400 events of 8 KB while the subscriber reads nothing: far more than its socket buffers
+    // take, so the server's writes stop part-way through a frame and wait for the socket.
+    const EVENTS: usize = 400;
+    let filler = "x".repeat(8000);
+    let writes: Vec<u8> = (0..EVENTS)
+        .flat_map(|n| encode(&["SET", "feed:1", "v", &format!("\"{n}:{filler}\"")]))
+        .collect();
+    writer.send(&writes);
+    for _ in 0..EVENTS {
+        assert_eq!(writer.read(), ok());
+    }
+    // A command sent while events are still queued: its reply must come whole, between frames.
+    subscriber.send(&encode(&["PING"]));
+    let mut next = 0;
+    let mut pongs = 0;
+    while next < EVENTS || pongs == 0 {
+        match subscriber.read() {
+            Resp::Simple(pong) => {
+                assert_eq!(pong, "PONG");
+                pongs += 1;
+            }
+            frame => {
+                let parts = frame.texts();
+                assert_eq!(parts[0], "pmessage", "{frame:?}");
+                assert_eq!(parts[2], "feed:1");
+                let delta: serde_json::Value = serde_json::from_str(&parts[3]).expect("JSON");
+                assert_eq!(delta["value"], format!("{next}:{filler}"), "event {next}");
+                next += 1;
+            }
+        }
+    }
+    assert_eq!(pongs, 1);
+}

@@ -77,6 +77,12 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
 
+    /// `sub` test: the publisher's writes per second (one pipeline of -P writes at a time);
+    /// unset, it writes as fast as the server acknowledges. Latency is only comparable between
+    /// servers at a rate both sustain
+    #[arg(long, value_name = "WRITES_PER_SEC")]
+    pub rate: Option<f64>,
+
     /// Seconds without a reply after which a client gives up (counted as failures)
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub timeout: f64,
@@ -175,6 +181,8 @@ pub struct Settings {
     pub target: Target,
     /// Event-loop threads (never more than clients).
     pub threads: usize,
+    /// The `sub` publisher's pace: time between the starts of two writes.
+    pub publish_interval: Option<Duration>,
     /// Longest wait for a reply.
     pub timeout: Duration,
     /// JSON output.
@@ -205,6 +213,13 @@ impl BenchArgs {
         if !(1..=THREADS_MAX).contains(&self.threads) {
             return bad(format!("--threads must be between 1 and {THREADS_MAX}"));
         }
+        let publish_interval = match self.rate {
+            None => None,
+            Some(rate) if rate.is_finite() && rate > 0.0 => {
+                Some(Duration::from_secs_f64(self.pipeline as f64 / rate))
+            }
+            Some(rate) => return bad(format!("--rate must be a positive number, got {rate}")),
+        };
         let timeout = match Duration::try_from_secs_f64(self.timeout) {
             Ok(t) if !t.is_zero() => t,
             _ => {
@@ -246,6 +261,7 @@ impl BenchArgs {
             tests,
             target: self.target,
             threads: self.threads.min(self.clients),
+            publish_interval,
             timeout,
             json: self.json,
         })

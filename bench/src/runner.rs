@@ -4,6 +4,11 @@
 //! Every test first opens its connections (and, for `sub`, subscribes), then waits at a `Gate`
 //! until all event loops are ready, so the clock measures the load alone. The executors are not
 //! pinned: the server under test usually shares the machine and owns its cores.
+//!
+//! The `sub` test's publisher has an event loop of its own, as a real writer is a client of its
+//! own: sharing a loop with a thousand subscribers, each of its writes would wait for the
+//! generator to read the previous write's deliveries, and the test would measure how fast the
+//! generator reads rather than how fast the server delivers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,7 +36,7 @@ pub fn run_test(
     settings: &Arc<Settings>,
     progress: &Arc<AtomicU64>,
 ) -> Result<Stats, BenchError> {
-    let threads = settings.threads;
+    let threads = settings.threads + usize::from(test == TestName::Sub);
     let shared = Arc::new(TestRun {
         test,
         settings: Arc::clone(settings),
@@ -79,11 +84,15 @@ struct TestRun {
 }
 
 impl TestRun {
-    /// One event loop's share: clients `thread`, `thread + threads`, ...
+    /// One event loop's share: clients `thread`, `thread + threads`, ... (none for the `sub`
+    /// test's publisher loop, the one past `--threads`).
     async fn event_loop(&self, thread: usize) -> Stats {
-        let clients: Vec<usize> = (thread..self.settings.clients)
-            .step_by(self.settings.threads)
-            .collect();
+        let clients: Vec<usize> = match thread < self.settings.threads {
+            true => (thread..self.settings.clients)
+                .step_by(self.settings.threads)
+                .collect(),
+            false => Vec::new(),
+        };
         match self.test {
             TestName::Conn => self.connections(&clients).await,
             TestName::Sub => self.fan_out(thread, &clients).await,
@@ -175,9 +184,9 @@ impl TestRun {
                 }
             }
         }
-        let publisher = match thread {
-            0 => Some(Conn::open(settings).await),
-            _ => None,
+        let publisher = match thread == settings.threads {
+            true => Some(Conn::open(settings).await),
+            false => None,
         };
         if !self.wait_for_all(&mut total) || self.refused.load(Ordering::Relaxed) {
             let never = subscribers.len() as u64 * settings.ops;

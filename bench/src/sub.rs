@@ -84,8 +84,9 @@ pub async fn receive(mut conn: Conn, expected: u64, epoch: Instant, progress: &A
     stats
 }
 
-/// Publishes `settings.ops` messages, `--pipeline` per write. Returns the publishing start time and
-/// the first error (error replies mean messages that subscribers will miss, counted there).
+/// Publishes `settings.ops` messages, `--pipeline` per write, paced by `--rate` if given. Returns
+/// the publishing start time and the first error (error replies mean messages that subscribers
+/// will miss, counted there).
 pub async fn publish(
     mut conn: Conn,
     mut workload: Workload,
@@ -95,8 +96,17 @@ pub async fn publish(
     let mut stats = Stats::new();
     let mut requests = Vec::new();
     let mut remaining = settings.ops;
-    stats.start(Instant::now());
+    let start = Instant::now();
+    stats.start(start);
+    let mut writes = 0u32;
     while remaining > 0 {
+        if let Some(interval) = settings.publish_interval {
+            let due = start + interval * writes;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                glommio::timer::sleep(wait).await;
+            }
+            writes = writes.saturating_add(1);
+        }
         let batch = remaining.min(settings.pipeline as u64);
         requests.clear();
         let sent = Instant::now();

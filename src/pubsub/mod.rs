@@ -8,6 +8,7 @@
 //! - [`links`]: the ordered, one-way queues that carry events and announcements between shards.
 //! - [`subscribers`]: this shard's subscribed connections, and delivery to them.
 //! - [`outbox`]: one subscriber's bounded queue of frames not yet written.
+//! - [`sweeper`]: the task that writes outboxes to their sockets, batching under load.
 //! - [`presence`]: the ephemeral presence entries of the documents a shard owns.
 //! - [`pattern_map`]: the pattern-keyed map both tables use.
 
@@ -18,6 +19,7 @@ pub mod pattern_map;
 pub mod presence;
 pub mod routes;
 pub mod subscribers;
+pub mod sweeper;
 
 pub use event::EventBuilder;
 pub use links::{Links, Notice};
@@ -25,3 +27,4 @@ pub use outbox::Outbox;
 pub use presence::Presence;
 pub use routes::Routes;
 pub use subscribers::Subscribers;
+pub use sweeper::Sweeper;

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use ahash::AHashMap;
 use bytes::{Bytes, BytesMut};
 
-use super::outbox::Outbox;
+use super::outbox::{Outbox, Pushed};
 use super::pattern_map::PatternMap;
+use super::sweeper::Sweeper;
 use crate::protocol::{Protocol, Reply};
 
 /// A subscribed connection.
@@ -31,6 +32,8 @@ pub struct Subscribers {
     clients: AHashMap<u64, Subscriber>,
     /// Pattern → the clients holding it, in subscription order.
     holders: PatternMap<Vec<u64>>,
+    /// Writes the outboxes to their sockets.
+    sweeper: Rc<Sweeper>,
 }
 
 /// What a subscribe or unsubscribe changed.
@@ -47,6 +50,11 @@ impl Subscribers {
     /// No subscriptions.
     pub fn new() -> Subscribers {
         Subscribers::default()
+    }
+
+    /// The sweeper that writes this shard's outboxes, for the shard to start.
+    pub fn sweeper(&self) -> Rc<Sweeper> {
+        Rc::clone(&self.sweeper)
     }
 
     /// How many patterns `client` holds.
@@ -117,7 +125,8 @@ impl Subscribers {
 
     /// Appends a `pmessage` frame for the change `payload` of document `id` to the outbox of
     /// every local subscriber with a matching pattern (one frame per matching pattern, as Redis
-    /// does). Subscribers whose outbox overflows are cut off by their connection.
+    /// does), and puts the outboxes that were empty in the sweeper's line. Subscribers whose
+    /// outbox overflows are cut off by their connection.
     pub fn deliver(&self, id: &[u8], payload: &Bytes) {
         let id_bytes = Bytes::copy_from_slice(id);
         for (pattern, holders) in self.holders.matching(id) {
@@ -133,7 +142,9 @@ impl Subscribers {
                     pmessage(pattern, &id_bytes, payload).encode(&mut out, protocol);
                     out
                 });
-                subscriber.outbox.push(frame);
+                if subscriber.outbox.push(frame) == Pushed::NeedsSweep {
+                    self.sweeper.schedule(&subscriber.outbox);
+                }
             }
         }
     }
@@ -154,8 +165,10 @@ pub fn pmessage(pattern: &Bytes, id: &Bytes, payload: &Bytes) -> Reply {
 mod tests {
     use super::*;
 
+    /// An outbox with no socket behind it (-1): these tests read what is queued, and nothing
+    /// runs the sweeper that would write it.
     fn outbox() -> Rc<Outbox> {
-        Rc::new(Outbox::new(1 << 20, Protocol::Resp2))
+        Rc::new(Outbox::new(1 << 20, Protocol::Resp2, -1))
     }
 
     fn drained(outbox: &Outbox) -> Vec<u8> {

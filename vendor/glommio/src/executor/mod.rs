@@ -352,6 +352,8 @@ struct ExecutorQueues {
     default_vruntime: u64,
     preempt_timer_duration: Duration,
     default_preempt_timer_duration: Duration,
+    /// usld: whether the queue that ran last ended its run by yielding.
+    last_run_yielded: bool,
     spin_before_park: Option<Duration>,
     stats: ExecutorStats,
 }
@@ -366,6 +368,7 @@ impl ExecutorQueues {
             default_vruntime: 0,
             preempt_timer_duration,
             default_preempt_timer_duration: preempt_timer_duration,
+            last_run_yielded: false,
             spin_before_park,
             stats: ExecutorStats::new(),
         }
@@ -1332,6 +1335,12 @@ impl LocalExecutor {
             } else {
                 ran = true;
             }
+            // usld: a queue that yielded (`yield_task_queue_now`) lets I/O in too, not only the
+            // other runnable queues: return so that the loop polls the rings before the next
+            // queue is chosen, and tasks woken by that I/O compete for the CPU.
+            if std::mem::take(&mut self.queues.borrow_mut().last_run_yielded) {
+                break;
+            }
         }
         ran
     }
@@ -1392,6 +1401,8 @@ impl LocalExecutor {
 
         let (need_repush, vruntime) = {
             let mut state = queue.borrow_mut();
+            // usld: see `run_task_queues`.
+            self.queues.borrow_mut().last_run_yielded = state.yielded();
             let last_vruntime = state.account_vruntime(runtime);
             (state.is_active(), last_vruntime)
         };
