@@ -131,6 +131,25 @@ fn sub_against_usld_delivers_every_change_to_every_subscriber() {
 }
 
 #[test]
+fn a_paced_publisher_keeps_its_rate_and_still_delivers_everything() {
+    let server = Server::start(&["--shards", "2"]);
+    let (report, status) = bench_json(
+        server.port,
+        &["-c", "3", "-n", "20", "--tests", "sub", "--rate", "100"],
+    );
+    assert_eq!(status, Some(0), "{report}");
+    assert_all_ok(&report, &["sub"], 60);
+    // Twenty writes at 100 a second start 10 ms apart: the last one 190 ms after the first.
+    let seconds = test(&report, "sub")["seconds"].as_f64().expect("seconds");
+    assert!(seconds >= 0.19, "paced run took only {seconds} s");
+
+    let zero = bench(server.port, &["--tests", "sub", "--rate", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&zero.stderr);
+    assert!(message.contains("--rate must be a positive number"), "{message}");
+}
+
+#[test]
 fn redis_target_runs_every_test_on_hashes() {
     let redis = RedisServer::start();
     let (report, status) = bench_json(
