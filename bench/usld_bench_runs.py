@@ -146,7 +146,7 @@ def seed_loads(args):
 
 def fanout(args):
     redis_port, redis = start_redis()
-    servers = [(f"usld --shards {n}", *start_usld(args.usld, "--shards", str(n))) for n in args.shards]
+    servers = [(f"usld {flags}", *start_usld(args.usld, *flags.split())) for flags in args.servers]
     try:
         for rate in (None, args.rate):
             fanout_table(args, rate, servers, redis_port)
@@ -195,8 +195,10 @@ def main():
     parser.add_argument("--requests", type=int, default=200000, help="generator mode: requests per run")
     parser.add_argument("--subscribers", type=int, default=1000, help="fanout mode: subscribers")
     parser.add_argument("--messages", type=int, default=200, help="fanout mode: writes (each reaches every subscriber)")
-    parser.add_argument("--shards", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2],
-                        help="fanout mode: usld shard counts to run, comma-separated")
+    parser.add_argument("--servers", type=lambda text: text.split(","),
+                        default=["--shards 1", "--shards 2", "--shards 2 --no-pin"],
+                        help="fanout mode: the usld servers to run, as their flags, comma-separated "
+                             "(default: '--shards 1,--shards 2,--shards 2 --no-pin')")
     parser.add_argument("--rate", type=float, default=100,
                         help="fanout mode: the paced table's writes per second (the other table is unpaced)")
     args = parser.parse_args()
