@@ -146,7 +146,10 @@ fn a_paced_publisher_keeps_its_rate_and_still_delivers_everything() {
     let zero = bench(server.port, &["--tests", "sub", "--rate", "0"]);
     assert_eq!(zero.status.code(), Some(2));
     let message = String::from_utf8_lossy(&zero.stderr);
-    assert!(message.contains("--rate must be a positive number"), "{message}");
+    assert!(
+        message.contains("--rate must be a positive number"),
+        "{message}"
+    );
 }
 
 #[test]
