@@ -188,12 +188,19 @@ impl RegisterDoc {
                 return None;
             }
             out[0] = new_text_len as u8;
-            if !restamp(&bytes[1 + text_len..], &key, stamp, version, &mut out) {
-                return None;
+            restamp(&bytes[1 + text_len..], &key, stamp, version, &mut out).then_some(())
+        });
+        encoded?;
+        // Most writes replace a value with one of the same length (a new reading, a flag): the
+        // document is then rewritten in place, with no allocation.
+        SCRATCH.with(|scratch| {
+            let out = scratch.borrow();
+            if bytes.len() == out.len() {
+                bytes.copy_from_slice(&out);
+            } else {
+                *bytes = Box::from(&out[..]);
             }
-            Some(Box::from(&out[..]))
-        })?;
-        *bytes = encoded;
+        });
         Some(Ok(result))
     }
 }
@@ -466,6 +473,36 @@ mod tests {
             crate::json_text::write_text(slow.root(), &mut text);
             assert_eq!(fast.text(), Some(&text[..]));
         }
+    }
+
+    #[test]
+    fn a_write_of_the_same_length_rewrites_the_document_in_place() {
+        let path = Path::parse("name").expect("path");
+        let mut slow = Registers::new();
+        slow.set(&path, json!("Alice"), stamp(9, 1), 1)
+            .expect("set");
+        let mut fast = RegisterDoc::store(slow.clone());
+        let address = |doc: &RegisterDoc| match doc {
+            RegisterDoc::Small(bytes) => bytes.as_ptr(),
+            RegisterDoc::Tree(_) => panic!("a small document"),
+        };
+        let before = address(&fast);
+        for (n, name) in [(2, "Bobby"), (3, "Carol")] {
+            let value = json!(name);
+            fast.edit_top_level(&path, TopLevel::Set(&value), stamp(9, n), n)
+                .expect("fast path applies")
+                .expect("set");
+            slow.set(&path, value, stamp(9, n), n).expect("set");
+        }
+        assert_eq!(address(&fast), before, "same length: no new allocation");
+        assert_eq!(*fast.tree(), slow);
+        let longer = json!("Christopher");
+        fast.edit_top_level(&path, TopLevel::Set(&longer), stamp(9, 4), 4)
+            .expect("fast path applies")
+            .expect("set");
+        slow.set(&path, longer, stamp(9, 4), 4).expect("set");
+        assert_eq!(fast.text(), Some(&br#"{"name": "Christopher"}"#[..]));
+        assert_eq!(*fast.tree(), slow);
     }
 
     #[test]
