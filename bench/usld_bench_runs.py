@@ -162,6 +162,11 @@ def fanout_table(args, rate, servers, redis_port):
         common += ["--rate", str(rate)]
     targets = [(name, port, []) for name, port, _ in servers]
     targets.append(("Redis", redis_port, ["--target", "redis"]))
+    if rate is None:
+        # Unmeasured warm-up: the first fan-out run after a server starts (Redis as much as usld)
+        # stalls for 0.3-0.6 s after its first message, and later runs do not.
+        for _, port, extra in targets:
+            usld_bench(args.usld, port, [*extra, *common[:2], "-n", "20", *common[4:]])
     runs = {name: [] for name, _, _ in targets}
     for _ in range(args.rounds):
         for name, port, extra in targets:
