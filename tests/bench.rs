@@ -56,6 +56,13 @@ fn assert_all_ok(report: &Value, names: &[&str], ops: u64) {
     }
 }
 
+/// Checks that `usld bench` exited with `code` and said `message` on stderr.
+fn assert_failed(output: &Output, code: i32, message: &str) {
+    assert_eq!(output.status.code(), Some(code));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(message), "{stderr}");
+}
+
 fn keys(client: &mut Client, pattern: &str) -> BTreeSet<String> {
     client.cmd(&["KEYS", pattern]).texts().into_iter().collect()
 }
@@ -144,12 +151,7 @@ fn a_paced_publisher_keeps_its_rate_and_still_delivers_everything() {
     assert!(seconds >= 0.19, "paced run took only {seconds} s");
 
     let zero = bench(server.port, &["--tests", "sub", "--rate", "0"]);
-    assert_eq!(zero.status.code(), Some(2));
-    let message = String::from_utf8_lossy(&zero.stderr);
-    assert!(
-        message.contains("--rate must be a positive number"),
-        "{message}"
-    );
+    assert_failed(&zero, 2, "--rate must be a positive number");
 }
 
 #[test]
@@ -218,20 +220,14 @@ fn password_and_unreachable_are_clear_errors() {
     assert_all_ok(&report, &["conn", "set"], 40);
 
     let wrong = bench(server.port, &["-a", "nope", "-c", "2", "-n", "20"]);
-    assert_eq!(wrong.status.code(), Some(1));
-    let message = String::from_utf8_lossy(&wrong.stderr);
-    assert!(
-        message.contains("refused to authenticate: WRONGPASS"),
-        "{message}"
-    );
+    assert_failed(&wrong, 1, "refused to authenticate: WRONGPASS");
 
     let port = free_port();
     let unreachable = bench(port, &["-c", "2", "-n", "20"]);
-    assert_eq!(unreachable.status.code(), Some(1));
-    let message = String::from_utf8_lossy(&unreachable.stderr);
-    assert!(
-        message.contains(&format!("could not connect to 127.0.0.1:{port}")),
-        "{message}"
+    assert_failed(
+        &unreachable,
+        1,
+        &format!("could not connect to 127.0.0.1:{port}"),
     );
 
     let bad = bench(port, &["--pipeline", "0"]);

@@ -59,11 +59,10 @@ impl Sweeper {
     async fn run(self: Rc<Self>) {
         let mut slice_start = Instant::now();
         loop {
-            if self.queue.borrow().is_empty() {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(outbox) = next else {
                 self.work().await;
                 slice_start = Instant::now();
-            }
-            let Some(outbox) = self.queue.borrow_mut().pop_front() else {
                 continue;
             };
             outbox.sweep();
