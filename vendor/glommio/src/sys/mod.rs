@@ -306,6 +306,10 @@ impl SleepNotifier {
     }
 
     pub(crate) fn notify(&self, force: bool) {
+        // usld: pairs with the fence a sleeping executor makes after `prepare_to_sleep`
+        // (replacing its `membarrier`): whatever this thread published before the call is
+        // seen by that executor, or this thread sees `should_notify` set.
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self
             .should_notify
             .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)
