@@ -153,14 +153,13 @@ fn ttl_is_an_absolute_time_that_survives_restarts() {
     assert_eq!(c.cmd(&["SET", "t:long", "a", "1"]), ok());
     let mid_created = Instant::now();
     assert_eq!(c.cmd(&["CREATE", "t:mid", "TTL", "4000"]), ok());
-    let expiry_of = |id: &str| -> Option<i64> {
-        let conn = db.reader(owner(id, 2));
-        conn.query_row(
-            "SELECT expires_at_ms FROM log WHERE id = ?1 AND kind IN (1, 2) ORDER BY seq DESC",
-            [id],
-            |row| row.get(0),
-        )
-        .expect("row")
+    let expiry_of = |id: &str| -> Option<u64> {
+        let log = db.log(owner(id, 2));
+        let created = log
+            .iter()
+            .rev()
+            .find(|record| record.id == id && matches!(record.kind, 1 | 2));
+        created.expect("a create or snapshot record").expires_at_ms
     };
     let long_expiry = expiry_of("t:long").expect("long has a TTL");
     server.kill();

@@ -8,6 +8,7 @@ mod seeded;
 use std::path::Path;
 
 use serde_json::json;
+use ussl_shards::storage::shard_file::{read_log, unbatch};
 use ussl_shards::storage::{
     prepare, Created, Layout, Manifest, Options, Record, ShardFile, StorageError,
 };
@@ -153,8 +154,8 @@ fn expired_documents_are_not_loaded_and_lose_their_rows() {
         loaded.document("long", NOW).and_then(|d| d.expires_at_ms()),
         Some(NOW + 10_000)
     );
-    // The rows stay in the log until a rewrite; loading skips the expired document each time.
-    assert_eq!(shard.rows().expect("rows"), 2);
+    // The records stay in the log until a rewrite; loading skips the expired document each time.
+    assert_eq!(shard.records().expect("records"), 2);
 }
 
 /// The snapshot record of document `id` as it is now, as a shard's rewrite makes it.
@@ -191,7 +192,7 @@ fn a_rewrite_compacts_the_log_while_writes_go_on() {
     }
     shard.commit(&records).expect("commit");
     assert!(shard.rewrite_due(), "the log grew past the minimum");
-    let before = shard.rows().expect("rows");
+    let before = shard.records().expect("records");
     // The rewrite, with writes between its snapshots: doc:0 changes before its snapshot, doc:4
     // is deleted before its turn, doc:new is created after the start.
     let ids = all_ids(&original);
@@ -217,10 +218,10 @@ fn a_rewrite_compacts_the_log_while_writes_go_on() {
     assert!(ended.rewrite_ended);
     assert!(shard.garbage_left());
     while shard.delete_garbage_step().expect("delete") > 0 {}
-    let after = shard.rows().expect("rows");
+    let after = shard.records().expect("records");
     assert!(
         after < before,
-        "the log did not shrink: {before} -> {after} rows"
+        "the log did not shrink: {before} -> {after} records"
     );
     drop(shard);
     let mut loaded = load(&file);
@@ -329,6 +330,19 @@ fn finish_interrupted_rehome(shards: usize) {
         };
         working.write(&mut conn, layout.manifest()).expect("write");
     }
+    // What re-homing does first: every file's batch rows expanded into rows of their own.
+    for index in 0..2 {
+        let file = layout.shard(index);
+        let conn = rusqlite::Connection::open(&file).expect("open");
+        assert!(
+            unbatch(&conn, &file).expect("unbatch"),
+            "file {index} held batch rows"
+        );
+        assert!(
+            !unbatch(&conn, &file).expect("unbatch"),
+            "nothing left to expand"
+        );
+    }
     // The copy step into the new shard 2, for the documents of file 0 it owns.
     ShardFile::open(&layout.shard(2), &Options::default()).expect("create");
     let target = rusqlite::Connection::open(layout.shard(2)).expect("open");
@@ -369,12 +383,8 @@ fn finish_interrupted_rehome(shards: usize) {
     let mut creates = 0;
     for index in 0..shards {
         let conn = rusqlite::Connection::open(layout.shard(index)).expect("open");
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM log WHERE kind = 1", [], |row| {
-                row.get(0)
-            })
-            .expect("count");
-        creates += n as usize;
+        let log = read_log(&conn).expect("read the log");
+        creates += log.iter().filter(|record| record.kind == 1).count();
     }
     assert_eq!(creates, all_ids(&original).len(), "one create per document");
 }
@@ -398,6 +408,141 @@ fn refused(result: Result<impl Sized, StorageError>, naming: &Path, saying: &str
     assert!(
         message.contains(&naming.display().to_string()) && message.contains(saying),
         "{message}"
+    );
+}
+
+/// How many rows of `kind` the file's log holds (a batch row counts once).
+fn rows_of_kind(file: &Path, kind: i64) -> i64 {
+    rusqlite::Connection::open(file)
+        .expect("open")
+        .query_row("SELECT count(*) FROM log WHERE kind = ?1", [kind], |row| {
+            row.get(0)
+        })
+        .expect("count")
+}
+
+const BATCH: i64 = 6;
+
+#[test]
+fn a_commit_stores_its_updates_and_removes_in_one_row() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("one.db");
+    let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+    let mut original = Store::new();
+    let records = write_some(&mut original, "doc", 12);
+    let committed = shard.commit(&records).expect("commit");
+    assert_eq!(committed.records, records.len());
+    drop(shard);
+    let conn = rusqlite::Connection::open(&file).expect("open");
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM log", [], |row| row.get(0))
+        .expect("count");
+    assert_eq!(rows, 1, "one row for the whole commit");
+    assert_eq!(read_log(&conn).expect("read").len(), records.len());
+    let mut loaded = load(&file);
+    assert_same_documents(&mut original, &mut loaded);
+}
+
+#[test]
+fn expanding_batches_keeps_the_documents_and_the_last_rewrite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("one.db");
+    let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+    let mut original = Store::new();
+    for group in write_some(&mut original, "doc", 20).chunks(5) {
+        shard.commit(group).expect("commit");
+    }
+    // A finished rewrite, then more writes: the end row names its start by `seq`.
+    let mut rewrite = vec![Record::RewriteStart];
+    rewrite.extend(
+        all_ids(&original)
+            .iter()
+            .filter_map(|id| snapshot_of(&mut original, id)),
+    );
+    rewrite.push(Record::RewriteEnd);
+    assert!(shard.commit(&rewrite).expect("rewrite").rewrite_ended);
+    shard
+        .commit(&write_some(&mut original, "late", 6))
+        .expect("commit");
+    drop(shard);
+    let conn = rusqlite::Connection::open(&file).expect("open");
+    let live_before: Vec<_> = {
+        let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+        let mut store = Store::new();
+        shard.load(&mut store, NOW, |_| true).expect("load");
+        all_ids(&store)
+    };
+    assert!(unbatch(&conn, &file).expect("unbatch"));
+    assert_eq!(rows_of_kind(&file, BATCH), 0);
+    // The garbage before the rewrite is gone; its end row points at its start's new `seq`.
+    let log = read_log(&conn).expect("read");
+    assert_eq!(
+        log.first().map(|record| record.kind),
+        Some(4),
+        "starts at the rewrite"
+    );
+    let start = log[0].seq as u64;
+    assert!(log
+        .iter()
+        .any(|record| record.kind == 5 && record.version == start));
+    drop(conn);
+    let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+    assert!(!shard.garbage_left());
+    let mut loaded = Store::new();
+    shard.load(&mut loaded, NOW, |_| true).expect("load");
+    assert_eq!(all_ids(&loaded), live_before);
+    assert_same_documents(&mut original, &mut loaded);
+}
+
+#[test]
+fn a_format_1_file_is_read_and_marked_format_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("one.db");
+    let mut original = Store::new();
+    {
+        let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+        shard
+            .commit(&write_some(&mut original, "doc", 10))
+            .expect("commit");
+    }
+    // What format 1 wrote: a row per record, and user_version 1.
+    let conn = rusqlite::Connection::open(&file).expect("open");
+    assert!(unbatch(&conn, &file).expect("unbatch"));
+    conn.pragma_update(None, "user_version", 1)
+        .expect("version");
+    drop(conn);
+    let mut loaded = load(&file);
+    assert_same_documents(&mut original, &mut loaded);
+    let version: i64 = rusqlite::Connection::open(&file)
+        .expect("open")
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
+}
+
+#[test]
+fn a_damaged_batch_row_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("one.db");
+    let mut original = Store::new();
+    {
+        let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+        shard
+            .commit(&write_some(&mut original, "doc", 4))
+            .expect("commit");
+    }
+    rusqlite::Connection::open(&file)
+        .expect("open")
+        .execute(
+            "UPDATE log SET bytes = substr(bytes, 1, length(bytes) - 3) WHERE kind = ?1",
+            [BATCH],
+        )
+        .expect("truncate");
+    let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
+    refused(
+        shard.load(&mut Store::new(), NOW, |_| true),
+        &file,
+        "batch row of the log is damaged",
     );
 }
 

@@ -72,13 +72,13 @@ pub fn open(db: &Path, shards: usize, options: Options) -> anyhow::Result<Opened
         let (shard, counts) = result?;
         total.documents += counts.documents;
         total.expired += counts.expired;
-        total.rows += counts.rows;
+        total.records += counts.records;
         opened.push(shard);
     }
     tracing::info!(
         db = %db.display(),
         documents = total.documents,
-        rows_replayed = total.rows,
+        records_replayed = total.records,
         expired = total.expired,
         seconds = format!("{:.3}", started.elapsed().as_secs_f64()),
         "database loaded"

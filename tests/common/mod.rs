@@ -707,22 +707,19 @@ impl Db {
         ussl_shards::storage::shard_file::committed_version(&conn, id).expect("query")
     }
 
-    /// How many log rows shard `shard`'s file holds for document `id` (`None`: for every
-    /// document), of the given kinds (`ussl_shards::storage::shard_file` lists them; empty: all).
+    /// How many log records shard `shard`'s file holds for document `id` (`None`: for every
+    /// document), of the given kinds (`ussl_shards::storage::shard_file` lists them; empty: all);
+    /// each record of a batch row counts.
     pub fn rows(&self, shard: usize, id: Option<&str>, kinds: &[i64]) -> usize {
-        let conn = self.reader(shard);
-        let kinds = kinds
+        self.log(shard)
             .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut sql = String::from("SELECT count(*) FROM log WHERE (?1 IS NULL OR id = ?1)");
-        if !kinds.is_empty() {
-            sql.push_str(&format!(" AND kind IN ({kinds})"));
-        }
-        let n: i64 = conn
-            .query_row(&sql, [id], |row| row.get(0))
-            .expect("count rows");
-        usize::try_from(n).expect("count")
+            .filter(|record| id.is_none_or(|id| record.id == id))
+            .filter(|record| kinds.is_empty() || kinds.contains(&record.kind))
+            .count()
+    }
+
+    /// Every record of shard `shard`'s log, in order, batch rows expanded.
+    pub fn log(&self, shard: usize) -> Vec<ussl_shards::storage::shard_file::LoggedRecord> {
+        ussl_shards::storage::shard_file::read_log(&self.reader(shard)).expect("read the log")
     }
 }

@@ -17,6 +17,7 @@
 //! - [`schema`]: opening a file, and refusing one that is not ours, newer, read-only or damaged.
 //! - [`shard_file`]: one shard's file: appending records, and loading the documents at start by
 //!   replaying the log.
+//! - [`batch`]: the rows that hold the updates and removes of a commit together.
 //! - [`rewrite`]: when a rewrite is due, and deleting what a finished rewrite made garbage.
 //! - [`checkpoint`]: copying the write-ahead log into the file from another connection, so
 //!   commits never wait for it.
@@ -26,6 +27,7 @@
 //! What a record holds is opaque bytes made by the document layer (see [`crate::persisted`]): the
 //! storage code never looks inside a document.
 
+pub mod batch;
 pub mod checkpoint;
 pub mod layout;
 pub mod rehome;
@@ -45,8 +47,13 @@ pub use rewrite::{Rewrites, REWRITE_MIN_BYTES_DEFAULT};
 pub use shard_file::{Commit, Loaded, ShardFile};
 
 /// The file format this build writes, kept in every file's `user_version`. A file with a larger
-/// one was written by a newer usld and is refused rather than misread.
-pub const FORMAT_VERSION: i64 = 1;
+/// one was written by a newer usld and is refused rather than misread. Format 2 added batch rows
+/// ([`batch`]); a format 1 file is read as it is and marked 2 when opened, since this build will
+/// write batch rows to it.
+pub const FORMAT_VERSION: i64 = 2;
+
+/// The oldest format this build reads.
+pub const FORMAT_VERSION_OLDEST: i64 = 1;
 
 /// SQLite's `application_id` of every usld file ("USSL" in ASCII), so a database that some other
 /// program made is never mistaken for ours.
@@ -177,7 +184,7 @@ pub enum StorageError {
     },
     /// The file was written by a newer usld.
     #[error(
-        "{file} was written by a newer usld (format {found}; this usld reads format {FORMAT_VERSION}); \
+        "{file} was written by a newer usld (format {found}; this usld reads formats {FORMAT_VERSION_OLDEST} to {FORMAT_VERSION}); \
          refusing to start rather than misread it",
         file = .file.display()
     )]

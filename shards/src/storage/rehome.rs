@@ -7,7 +7,8 @@
 //! committed with `synchronous=FULL`:
 //!
 //! 1. The manifest is rewritten first: the new shard count, how many files may still hold data,
-//!    and `complete = false`.
+//!    and `complete = false`. Then every file's batch rows are expanded into rows of their own
+//!    (see [`super::shard_file::unbatch`]), one transaction per file, which changes no document.
 //! 2. For every file and every other target, the log rows of the documents the target now owns
 //!    are appended to the target's log in their order (after deleting any copy of them already
 //!    there), and committed. Garbage rows (before the source's last finished rewrite) stay.
@@ -30,7 +31,7 @@ use rusqlite::{params, Connection};
 
 use super::layout::{Layout, Manifest};
 use super::schema::{self, Kind};
-use super::shard_file::row;
+use super::shard_file::{row, unbatch};
 use super::{Options, SqliteContext, StorageError};
 use crate::hash::owner_shard;
 
@@ -141,6 +142,13 @@ fn rehome(layout: &Layout, shards: usize, span: usize) -> Result<usize, StorageE
         fsync: true,
         ..Options::default()
     };
+    // Moving is done row by row in SQL, which needs every record in a row of its own.
+    for source in 0..span {
+        let path = layout.shard(source);
+        if path.exists() {
+            unbatch(&schema::open(&path, Kind::Shard, &options)?, &path)?;
+        }
+    }
     let mut moved = 0;
     for source in 0..span {
         let source_path = layout.shard(source);

@@ -22,7 +22,9 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use super::layout::Manifest;
-use super::{Options, SqliteContext, StorageError, APPLICATION_ID, FORMAT_VERSION};
+use super::{
+    Options, SqliteContext, StorageError, APPLICATION_ID, FORMAT_VERSION, FORMAT_VERSION_OLDEST,
+};
 
 /// Which kind of usld file is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +156,7 @@ fn identify(conn: &Connection, file: &Path, kind: Kind) -> Result<(), StorageErr
             found: format,
         });
     }
-    if format != FORMAT_VERSION {
+    if format < FORMAT_VERSION_OLDEST {
         return Err(not_ours(format!("unknown format version {format}")));
     }
     let has_table: i64 = conn
@@ -170,6 +172,11 @@ fn identify(conn: &Connection, file: &Path, kind: Kind) -> Result<(), StorageErr
             Kind::Shard => "a usld manifest where a shard file was expected",
         };
         return Err(not_ours(found.into()));
+    }
+    if format < FORMAT_VERSION {
+        // Older formats are read as they are; what this build writes from now on needs its own.
+        conn.pragma_update(None, "user_version", FORMAT_VERSION)
+            .in_file(file)?;
     }
     Ok(())
 }

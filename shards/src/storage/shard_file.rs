@@ -16,7 +16,11 @@
 //! | 3 remove | `id` | the document deleted |
 //! | 4 rewrite start | `version` 0 | nothing: a rewrite's snapshots follow |
 //! | 5 rewrite end | `version`: the `seq` of its start | nothing: rows before that `seq` are garbage |
+//! | 6 batch | `version`: how many records; `bytes`: updates, creates and removes, one after the other ([`super::batch`]) | each record as the row of its kind |
 //!
+//! A commit writes each run of consecutive updates, creates and removes as one batch row, so a
+//! pipelined write costs SQLite a share of a row rather than a row. Files of format 1 hold no
+//! batch rows and are read the same way.
 //! An update can come before the create or snapshot of its document when a rewrite deleted
 //! what came before (the rewrite's snapshot of the document then follows it and replaces it) or
 //! when its document is removed later; loading holds such updates until one of those rows comes,
@@ -25,8 +29,10 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::types::{Type, ValueRef};
+use rusqlite::{params, Connection, TransactionBehavior};
 
+use super::batch::{self, Entry};
 use super::rewrite::{self, Rewrites};
 use super::schema::{self, Kind};
 use super::{Created, Options, Record, SqliteContext, StorageError};
@@ -42,6 +48,7 @@ pub(crate) mod row {
     pub const REMOVE: i64 = 3;
     pub const REWRITE_START: i64 = 4;
     pub const REWRITE_END: i64 = 5;
+    pub const BATCH: i64 = 6;
 }
 
 /// One shard's open database file.
@@ -50,6 +57,8 @@ pub struct ShardFile {
     path: PathBuf,
     /// The log's size, and the state of rewrites.
     rewrites: Rewrites,
+    /// The bytes of the batch row being built, kept to be reused by the next commit.
+    batch: Vec<u8>,
 }
 
 /// What one commit wrote.
@@ -63,6 +72,17 @@ pub struct Commit {
     pub rewrite_ended: bool,
 }
 
+impl Commit {
+    /// Accounts for `records`, appended in the row at `seq`.
+    fn note_all(&mut self, records: &[Record], seq: i64, rewrites: &mut Rewrites) {
+        for record in records {
+            self.rewrite_ended |= rewrites.note(record, seq);
+            self.records += 1;
+            self.bytes += record.size_bytes();
+        }
+    }
+}
+
 /// What loading found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Loaded {
@@ -70,8 +90,8 @@ pub struct Loaded {
     pub documents: usize,
     /// Documents found expired, and dropped.
     pub expired: usize,
-    /// Log rows replayed.
-    pub rows: usize,
+    /// Log records replayed (a batch row holds many).
+    pub records: usize,
 }
 
 impl ShardFile {
@@ -83,6 +103,7 @@ impl ShardFile {
             conn,
             path: path.to_owned(),
             rewrites,
+            batch: Vec::new(),
         })
     }
 
@@ -99,8 +120,9 @@ impl ShardFile {
             .in_file(&self.path)
     }
 
-    /// Appends `records` in one transaction, in order. On error nothing of them is written and
-    /// the caller keeps them to try again.
+    /// Appends `records` in one transaction, in order: each run of updates and removes as one
+    /// batch row, snapshots and rewrite markers as rows of their own. On error nothing of them is
+    /// written and the caller keeps them to try again.
     pub fn commit(&mut self, records: &[Record]) -> Result<Commit, StorageError> {
         let file = &self.path;
         let tx = self
@@ -109,11 +131,28 @@ impl ShardFile {
             .in_file(file)?;
         let mut rewrites = self.rewrites;
         let mut done = Commit::default();
-        for record in records {
+        let mut run = 0..0;
+        for (index, record) in records.iter().enumerate() {
+            if batch::batched(record) {
+                if run.is_empty() {
+                    run = index..index;
+                    self.batch.clear();
+                }
+                batch::push(record, &mut self.batch);
+                run.end = index + 1;
+                continue;
+            }
+            if !run.is_empty() {
+                let seq = append_batch(&tx, &self.batch, run.len()).in_file(file)?;
+                done.note_all(&records[run.clone()], seq, &mut rewrites);
+                run = 0..0;
+            }
             let seq = append(&tx, record, rewrites.started_at()).in_file(file)?;
-            done.rewrite_ended |= rewrites.note(record, seq);
-            done.records += 1;
-            done.bytes += record.size_bytes();
+            done.note_all(std::slice::from_ref(record), seq, &mut rewrites);
+        }
+        if !run.is_empty() {
+            let seq = append_batch(&tx, &self.batch, run.len()).in_file(file)?;
+            done.note_all(&records[run], seq, &mut rewrites);
         }
         tx.commit().in_file(file)?;
         self.rewrites = rewrites;
@@ -145,69 +184,58 @@ impl ShardFile {
         owned: impl Fn(&str) -> bool,
     ) -> Result<Loaded, StorageError> {
         let file = &self.path;
-        let mut loaded = Loaded::default();
-        // Updates waiting for the create, snapshot or remove row of their document.
-        let mut held: HashSet<String> = HashSet::new();
+        let mut replay = Replay {
+            store,
+            file,
+            owned,
+            held: HashSet::new(),
+            records: 0,
+        };
         let mut rows = self
             .conn
             .prepare(
                 "SELECT id, kind, version, strategy, expires_at_ms, bytes FROM log
-                 WHERE seq >= ?1 AND kind < ?2 ORDER BY seq",
+                 WHERE seq >= ?1 AND kind NOT IN (?2, ?3) ORDER BY seq",
             )
             .in_file(file)?;
         let mut rows = rows
-            .query(params![self.rewrites.cut(), row::REWRITE_START])
+            .query(params![
+                self.rewrites.cut(),
+                row::REWRITE_START,
+                row::REWRITE_END
+            ])
             .in_file(file)?;
-        while let Some(entry) = rows.next().in_file(file)? {
-            let id: String = entry.get(0).in_file(file)?;
-            let kind: i64 = entry.get(1).in_file(file)?;
-            let version = entry.get::<_, i64>(2).in_file(file)?.max(0) as u64;
-            let bytes = entry.get_ref(5).in_file(file)?;
-            let bytes = bytes.as_blob_or_null().unwrap_or(None).unwrap_or_default();
-            let bad = |source| StorageError::BadDocument {
-                file: file.clone(),
-                id: id.clone(),
-                source,
-            };
-            if !owned(&id) {
-                return Err(StorageError::Layout(format!(
-                    "{}: document '{id}' belongs to another shard; the files were not \
-                     re-homed to this shard count",
-                    file.display()
-                )));
+        while let Some(row) = rows.next().in_file(file)? {
+            let kind: i64 = row.get(1).in_file(file)?;
+            let bytes = blob(row.get_ref(5).in_file(file)?);
+            if kind == row::BATCH {
+                for entry in batch::entries(bytes) {
+                    let entry = entry.map_err(|why| damaged_batch(file, &why))?;
+                    replay.entry(entry)?;
+                }
+                continue;
             }
-            loaded.rows += 1;
-            match kind {
-                row::UPDATE => {
-                    if !store.replay(&id, version, bytes).map_err(bad)? {
-                        held.insert(id);
-                    }
-                    continue;
-                }
-                row::CREATE | row::SNAPSHOT => {
-                    let strategy: String = entry.get(3).in_file(file)?;
-                    let expires_at_ms: Option<i64> = entry.get(4).in_file(file)?;
-                    let persisted = Persisted {
-                        strategy: Strategy::parse(&strategy).map_err(bad)?,
-                        expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
-                        snapshot: (kind == row::SNAPSHOT).then_some(bytes),
-                        updates: (kind == row::CREATE).then_some((version, bytes)),
-                    };
-                    // Expiry is applied once the whole log is replayed.
-                    store.restore(&id, persisted, 0).map_err(bad)?;
-                }
-                row::REMOVE => {
-                    store.delete_document(&id, 0);
-                }
-                other => {
-                    return Err(StorageError::Layout(format!(
-                        "{}: a log row of unknown kind {other}; the file is damaged",
-                        file.display()
-                    )))
-                }
-            }
-            held.remove(&id);
+            let expires_at_ms: Option<i64> = row.get(4).in_file(file)?;
+            replay.entry(Entry {
+                kind,
+                id: text(row.get_ref(0)).in_file(file)?,
+                version: row.get::<_, i64>(2).in_file(file)?.max(0) as u64,
+                strategy: row
+                    .get_ref(3)
+                    .in_file(file)?
+                    .as_str_or_null()
+                    .ok()
+                    .flatten(),
+                expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
+                bytes,
+            })?;
         }
+        let Replay {
+            store,
+            held,
+            records,
+            ..
+        } = replay;
         if let Some(orphan) = held.into_iter().next() {
             return Err(StorageError::Layout(format!(
                 "{}: updates of document '{orphan}' have nothing they apply to (no create or \
@@ -215,19 +243,20 @@ impl ShardFile {
                 file.display()
             )));
         }
+        let mut loaded = Loaded {
+            records,
+            ..Loaded::default()
+        };
         loaded.expired = store.purge_expired(now_ms);
         store.take_expired();
         loaded.documents = store.len();
         Ok(loaded)
     }
 
-    /// How many rows the log holds (garbage included), for tests and INFO.
-    pub fn rows(&self) -> Result<u64, StorageError> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM log", [], |row| row.get(0))
-            .in_file(&self.path)?;
-        Ok(n.max(0) as u64)
+    /// How many records the log holds, garbage included, each record of a batch row counted: for
+    /// tests.
+    pub fn records(&self) -> Result<usize, StorageError> {
+        Ok(read_log(&self.conn).in_file(&self.path)?.len())
     }
 
     /// The version of document `id` the file holds committed: the version of its newest row;
@@ -237,24 +266,259 @@ impl ShardFile {
     }
 }
 
-/// The version the newest row of document `id` brings it to; `None` without a row (a removed
-/// document counts as none). Scans the log: for tests and tools, not for the write path.
+/// The version the newest record of document `id` brings it to; `None` without a record (a
+/// removed document counts as none). Reads the whole log: for tests and tools, not for the write
+/// path.
 pub fn committed_version(conn: &Connection, id: &str) -> rusqlite::Result<Option<u64>> {
-    let newest: Option<(i64, i64)> = conn
-        .query_row(
-            "SELECT kind, version FROM log WHERE id = ?1 ORDER BY seq DESC LIMIT 1",
-            [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
+    let newest = read_log(conn)?
+        .into_iter()
+        .rev()
+        .find(|record| record.id == id);
     Ok(newest
-        .filter(|(kind, _)| *kind != row::REMOVE)
-        .map(|(_, version)| version.max(0) as u64))
+        .filter(|record| record.kind != row::REMOVE)
+        .map(|record| record.version))
 }
 
-/// Appends one record inside the commit's transaction; returns its row's `seq`.
+/// One record of the log as [`read_log`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRecord {
+    /// The `seq` of the row holding it (many records of a batch share one).
+    pub seq: i64,
+    /// Its kind: one of the row kinds, never a batch.
+    pub kind: i64,
+    /// The document; empty for the rewrite markers.
+    pub id: String,
+    /// The row's `version` column for it.
+    pub version: u64,
+    /// The strategy, for a create or snapshot.
+    pub strategy: Option<String>,
+    /// The expiry, for a create or snapshot.
+    pub expires_at_ms: Option<u64>,
+    /// The change or state.
+    pub bytes: Vec<u8>,
+}
+
+/// Every record of the log in order, batch rows expanded, garbage included: what a tool or a
+/// test inspecting a file sees. A damaged batch is a conversion error of its `bytes` column.
+pub fn read_log(conn: &Connection) -> rusqlite::Result<Vec<LoggedRecord>> {
+    let mut statement = conn.prepare(
+        "SELECT seq, id, kind, version, strategy, expires_at_ms, bytes FROM log ORDER BY seq",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut records = Vec::new();
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let kind: i64 = row.get(2)?;
+        let bytes = blob(row.get_ref(6)?);
+        let owned = |entry: Entry<'_>| LoggedRecord {
+            seq,
+            kind: entry.kind,
+            id: entry.id.to_owned(),
+            version: entry.version,
+            strategy: entry.strategy.map(str::to_owned),
+            expires_at_ms: entry.expires_at_ms,
+            bytes: entry.bytes.to_vec(),
+        };
+        if kind == row::BATCH {
+            for entry in batch::entries(bytes) {
+                let entry = entry.map_err(|why| {
+                    rusqlite::Error::FromSqlConversionFailure(6, Type::Blob, why.into())
+                })?;
+                records.push(owned(entry));
+            }
+            continue;
+        }
+        let expires_at_ms: Option<i64> = row.get(5)?;
+        let strategy: Option<String> = row.get(4)?;
+        records.push(owned(Entry {
+            kind,
+            id: row.get_ref(1)?.as_str()?,
+            version: row.get::<_, i64>(3)?.max(0) as u64,
+            strategy: strategy.as_deref(),
+            expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
+            bytes,
+        }));
+    }
+    Ok(records)
+}
+
+/// Rewrites the live part of the log (from the last finished rewrite's start on) with every
+/// batch row expanded into rows of its own, in the same order, and drops the rest; one
+/// transaction. Re-homing moves documents row by row with SQL, which needs each record's id in
+/// its row. Returns whether the file held batch rows.
+pub fn unbatch(conn: &Connection, file: &Path) -> Result<bool, StorageError> {
+    let run = || -> rusqlite::Result<bool> {
+        let batches: i64 = conn.query_row(
+            "SELECT count(*) FROM log WHERE kind = ?1",
+            [row::BATCH],
+            |row| row.get(0),
+        )?;
+        if batches == 0 {
+            return Ok(false);
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let last: i64 = conn.query_row("SELECT coalesce(max(seq), 0) FROM log", [], |row| {
+            row.get(0)
+        })?;
+        let cut: i64 = conn.query_row(
+            "SELECT coalesce((SELECT version FROM log WHERE kind = ?1 ORDER BY seq DESC LIMIT 1), 0)",
+            [row::REWRITE_END],
+            |row| row.get(0),
+        )?;
+        let mut starts = std::collections::HashMap::new();
+        let mut select = conn.prepare(
+            "SELECT seq, id, kind, version, strategy, expires_at_ms, bytes FROM log
+             WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq",
+        )?;
+        let mut rows = select.query([cut, last])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let kind: i64 = row.get(2)?;
+            let bytes = blob(row.get_ref(6)?);
+            if kind == row::BATCH {
+                for entry in batch::entries(bytes) {
+                    let entry = entry.map_err(|why| {
+                        rusqlite::Error::FromSqlConversionFailure(6, Type::Blob, why.into())
+                    })?;
+                    insert(conn, &entry)?;
+                }
+                continue;
+            }
+            let mut version = row.get::<_, i64>(3)?.max(0) as u64;
+            if kind == row::REWRITE_END {
+                // The end row names its start by `seq`, which the copy changes.
+                version = starts.get(&(version as i64)).copied().unwrap_or(version);
+            }
+            let expires_at_ms: Option<i64> = row.get(5)?;
+            let strategy: Option<String> = row.get(4)?;
+            let new_seq = insert(
+                conn,
+                &Entry {
+                    kind,
+                    id: row.get_ref(1)?.as_str()?,
+                    version,
+                    strategy: strategy.as_deref(),
+                    expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
+                    bytes,
+                },
+            )?;
+            if kind == row::REWRITE_START {
+                starts.insert(seq, new_seq as u64);
+            }
+        }
+        drop(rows);
+        conn.execute("DELETE FROM log WHERE seq <= ?1", [last])?;
+        conn.execute_batch("COMMIT")?;
+        Ok(true)
+    };
+    let result = run();
+    if result.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result.in_file(file)
+}
+
+/// The text of an `id` column.
+fn text(value: rusqlite::Result<ValueRef<'_>>) -> rusqlite::Result<&str> {
+    Ok(value?.as_str()?)
+}
+
+/// The bytes of a `bytes` column: empty for NULL.
+fn blob<'a>(value: ValueRef<'a>) -> &'a [u8] {
+    value.as_blob_or_null().unwrap_or(None).unwrap_or_default()
+}
+
+/// The error for a batch row that cannot be read.
+fn damaged_batch(file: &Path, why: &str) -> StorageError {
+    StorageError::Layout(format!(
+        "{}: a batch row of the log is damaged ({why}); the file is damaged",
+        file.display()
+    ))
+}
+
+/// Replays records into a store while loading.
+struct Replay<'a, F> {
+    store: &'a mut Store,
+    file: &'a Path,
+    owned: F,
+    /// Updates waiting for the create, snapshot or remove record of their document.
+    held: HashSet<String>,
+    /// Records replayed.
+    records: usize,
+}
+
+impl<F: Fn(&str) -> bool> Replay<'_, F> {
+    fn entry(&mut self, entry: Entry<'_>) -> Result<(), StorageError> {
+        let file = self.file;
+        let id = entry.id;
+        let bad = |source| StorageError::BadDocument {
+            file: file.to_owned(),
+            id: id.to_owned(),
+            source,
+        };
+        if !(self.owned)(id) {
+            return Err(StorageError::Layout(format!(
+                "{}: document '{id}' belongs to another shard; the files were not \
+                 re-homed to this shard count",
+                file.display()
+            )));
+        }
+        self.records += 1;
+        match entry.kind {
+            row::UPDATE => {
+                if !self
+                    .store
+                    .replay(id, entry.version, entry.bytes)
+                    .map_err(bad)?
+                {
+                    self.held.insert(id.to_owned());
+                }
+                return Ok(());
+            }
+            row::CREATE | row::SNAPSHOT => {
+                let strategy = entry.strategy.unwrap_or_default();
+                let persisted = Persisted {
+                    strategy: Strategy::parse(strategy).map_err(bad)?,
+                    expires_at_ms: entry.expires_at_ms,
+                    snapshot: (entry.kind == row::SNAPSHOT).then_some(entry.bytes),
+                    updates: (entry.kind == row::CREATE).then_some((entry.version, entry.bytes)),
+                };
+                // Expiry is applied once the whole log is replayed.
+                self.store.restore(id, persisted, 0).map_err(bad)?;
+            }
+            row::REMOVE => {
+                self.store.delete_document(id, 0);
+            }
+            other => {
+                return Err(StorageError::Layout(format!(
+                    "{}: a log row of unknown kind {other}; the file is damaged",
+                    file.display()
+                )))
+            }
+        }
+        self.held.remove(id);
+        Ok(())
+    }
+}
+
+/// Appends the batch row holding `count` records encoded in `bytes`; returns its `seq`.
+fn append_batch(conn: &Connection, bytes: &[u8], count: usize) -> rusqlite::Result<i64> {
+    insert(
+        conn,
+        &Entry {
+            kind: row::BATCH,
+            id: "",
+            version: count as u64,
+            strategy: None,
+            expires_at_ms: None,
+            bytes,
+        },
+    )
+}
+
+/// Appends one record as a row of its own inside the commit's transaction; returns its `seq`.
 fn append(conn: &Connection, record: &Record, rewrite_start: Option<i64>) -> rusqlite::Result<i64> {
-    type Row<'a> = (&'a str, i64, u64, Option<&'a Created>, Option<&'a [u8]>);
+    type Row<'a> = (&'a str, i64, u64, Option<&'a Created>, &'a [u8]);
     let (id, kind, version, created, bytes): Row<'_> = match record {
         Record::Update {
             id,
@@ -267,32 +531,47 @@ fn append(conn: &Connection, record: &Record, rewrite_start: Option<i64>) -> rus
             } else {
                 row::UPDATE
             };
-            (id, kind, *version, created.as_ref(), Some(bytes))
+            (id, kind, *version, created.as_ref(), bytes)
         }
         Record::Snapshot {
             id,
             version,
             created,
             state,
-        } => (id, row::SNAPSHOT, *version, Some(created), Some(state)),
-        Record::Remove { id } => (id, row::REMOVE, 0, None, None),
-        Record::RewriteStart => ("", row::REWRITE_START, 0, None, None),
+        } => (id, row::SNAPSHOT, *version, Some(created), state),
+        Record::Remove { id } => (id, row::REMOVE, 0, None, &[]),
+        Record::RewriteStart => ("", row::REWRITE_START, 0, None, &[]),
         Record::RewriteEnd => {
             let start = rewrite_start.unwrap_or(0).max(0) as u64;
-            ("", row::REWRITE_END, start, None, None)
+            ("", row::REWRITE_END, start, None, &[])
         }
     };
+    insert(
+        conn,
+        &Entry {
+            kind,
+            id,
+            version,
+            strategy: created.map(|created| created.strategy.name()),
+            expires_at_ms: created.and_then(|created| created.expires_at_ms),
+            bytes,
+        },
+    )
+}
+
+/// Inserts one row; returns its `seq`.
+fn insert(conn: &Connection, entry: &Entry<'_>) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO log (id, kind, version, strategy, expires_at_ms, bytes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
-        id,
-        kind,
-        version as i64,
-        created.map(|created| created.strategy.name()),
-        created.and_then(|created| created.expires_at_ms.map(|ms| ms as i64)),
-        bytes
+        entry.id,
+        entry.kind,
+        entry.version as i64,
+        entry.strategy,
+        entry.expires_at_ms.map(|ms| ms as i64),
+        entry.bytes,
     ])?;
     Ok(conn.last_insert_rowid())
 }
