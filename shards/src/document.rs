@@ -460,10 +460,17 @@ impl Document {
     /// A `crdt-text` change that edited no text (its CREATE) is the empty Yjs update: replaying
     /// it only moves the version on.
     pub fn update_for(&self, change: &Change) -> Vec<u8> {
+        let since = change.version.saturating_sub(1);
+        let straight = |doc: &RegisterDoc, strategy| {
+            doc.update_since(strategy, self.version, since)
+                .unwrap_or_else(|| self.json_since(since).to_bytes())
+        };
         match (&change.text_update, &self.body) {
             (Some(update), _) => update.to_vec(),
             (None, Body::Text(_)) => EMPTY_YJS_UPDATE.to_vec(),
-            (None, _) => self.json_since(change.version.saturating_sub(1)).to_bytes(),
+            (None, Body::Lww(doc)) => straight(doc, Strategy::Lww),
+            (None, Body::Map(doc)) => straight(doc, Strategy::CrdtMap),
+            (None, _) => self.json_since(since).to_bytes(),
         }
     }
 

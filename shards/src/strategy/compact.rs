@@ -20,6 +20,7 @@ use crate::error::{JsonKind, StoreError};
 use crate::hlc::Stamp;
 use crate::path::Path;
 use crate::strategy::lww::{is_below, Register, Registers};
+use crate::strategy::Strategy;
 use crate::value::add_numbers;
 
 /// The longest JSON text a document may have and stay compact, in bytes.
@@ -97,6 +98,74 @@ impl RegisterDoc {
             RegisterDoc::Tree(doc) => std::borrow::Cow::Borrowed(doc),
         }
     }
+
+    /// The JSON update of the registers changed after `since`, made straight from a compact
+    /// document's buffer: what [`crate::sync::registers_since`] makes from the decoded tree, with
+    /// each value written as the document's text holds it. With `--db` every write is persisted
+    /// as this update, and decoding the whole document into a tree to find one register cost
+    /// more than the write itself.
+    ///
+    /// `None` for a tree, and where the scanner does not follow the text (a key JSON must
+    /// escape, a register below an array or a missing map); the caller takes the general path.
+    pub fn update_since(&self, strategy: Strategy, version: u64, since: u64) -> Option<Vec<u8>> {
+        let RegisterDoc::Small(bytes) = self else {
+            return None;
+        };
+        let text = self.text()?;
+        let mut out = Vec::with_capacity(64 + text.len());
+        // Writing to a Vec cannot fail.
+        let _ = write!(
+            out,
+            r#"{{"strategy":"{}","version":{version}"#,
+            strategy.name()
+        );
+        let mut first = true;
+        for (path, stamp, changed_at) in registers(&bytes[1 + text.len()..]) {
+            if changed_at <= since {
+                continue;
+            }
+            let path = std::str::from_utf8(path).ok()?;
+            if path.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                return None;
+            }
+            out.extend_from_slice(if first { b",\"registers\":[" } else { b"," });
+            first = false;
+            let _ = write!(
+                out,
+                r#"{{"path":"{path}","stamp":[{},{},{}],"#,
+                stamp.ms, stamp.seq, stamp.replica
+            );
+            match value_at(text, path)? {
+                Some(value) => {
+                    out.extend_from_slice(b"\"value\":");
+                    out.extend_from_slice(value);
+                }
+                None => out.extend_from_slice(b"\"deleted\":true"),
+            }
+            out.push(b'}');
+        }
+        if !first {
+            out.push(b']');
+        }
+        out.push(b'}');
+        Some(out)
+    }
+}
+
+/// The text of the value at dotted `path` in compact JSON text: `Some(None)` when its last key is
+/// missing from its map, `None` where the scanner does not follow (not a map on the way, a
+/// missing map).
+fn value_at<'a>(text: &'a [u8], path: &str) -> Option<Option<&'a [u8]>> {
+    let mut value = text;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        match find_member(value, key)? {
+            Some((start, end)) => value = &value[start..end],
+            None if keys.peek().is_none() => return Some(None),
+            None => return None,
+        }
+    }
+    Some(Some(value))
 }
 
 /// A live write to a top-level key that [`RegisterDoc::edit_top_level`] can apply to the
@@ -392,33 +461,37 @@ impl<'a> Reader<'a> {
 }
 
 fn decode(bytes: &[u8]) -> Registers {
-    let mut reader = Reader { bytes, at: 1 };
     let len = usize::from(bytes.first().copied().unwrap_or(0));
-    let root = reader
-        .take(len)
-        .and_then(|text| serde_json::from_slice::<Value>(text).ok())
-        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+    let text = bytes.get(1..1 + len).unwrap_or_default();
+    let root = serde_json::from_slice::<Value>(text)
+        .unwrap_or_else(|_| Value::Object(serde_json::Map::new()));
+    let registers = registers(bytes.get(1 + len..).unwrap_or_default())
+        .map(|(path, stamp, version)| Register {
+            path: std::str::from_utf8(path).unwrap_or_default().into(),
+            stamp,
+            version,
+        })
+        .collect();
+    Registers::from_parts(root, registers)
+}
+
+/// The encoded registers: each one's path, stamp and the version at which it last changed.
+fn registers(encoded: &[u8]) -> impl Iterator<Item = (&[u8], Stamp, u64)> {
+    let mut reader = Reader {
+        bytes: encoded,
+        at: 0,
+    };
     let count = reader.int() as usize;
-    let mut registers = Vec::with_capacity(count.min(SMALL_REGISTERS_MAX));
-    for _ in 0..count {
+    (0..count).map_while(move |_| {
         let len = reader.int() as usize;
-        let path = reader
-            .take(len)
-            .and_then(|path| std::str::from_utf8(path).ok())
-            .unwrap_or_default();
+        let path = reader.take(len)?;
         let stamp = Stamp {
             ms: reader.int(),
             seq: u32::try_from(reader.int()).unwrap_or(u32::MAX),
             replica: reader.int(),
         };
-        registers.push(Register {
-            path: path.into(),
-            stamp,
-            version: reader.int(),
-        });
-    }
-    debug_assert_eq!(reader.at, bytes.len(), "a compact document decoded short");
-    Registers::from_parts(root, registers)
+        Some((path, stamp, reader.int()))
+    })
 }
 
 #[cfg(test)]
@@ -433,6 +506,62 @@ mod tests {
             seq: 3,
             replica,
         }
+    }
+
+    /// The update made from the buffer, and the one made from the decoded tree, as JSON values.
+    fn both_updates(doc: &RegisterDoc, version: u64, since: u64) -> Option<(Value, Value)> {
+        let straight = doc.update_since(Strategy::Lww, version, since)?;
+        let straight = serde_json::from_slice(&straight).expect("the update is JSON");
+        let general = crate::sync::registers_since(&doc.tree(), Strategy::Lww, version, since);
+        Some((
+            straight,
+            serde_json::to_value(&general).expect("serializes"),
+        ))
+    }
+
+    #[test]
+    fn updates_made_from_the_buffer_match_those_made_from_the_tree() {
+        let mut doc = Registers::new();
+        let writes: [(&str, Option<Value>); 7] = [
+            ("name", Some(json!("Alice"))),
+            ("profile.city", Some(json!("Oslo"))),
+            ("profile.tags", Some(json!(["a", "b"]))),
+            ("n", Some(json!(-1.5))),
+            ("name", None),
+            ("flag", Some(json!(null))),
+            (
+                "profile.city",
+                Some(json!({"zip": "0150", "quote": "say \"hi\""})),
+            ),
+        ];
+        for (version, (at, value)) in (1..).zip(writes) {
+            let path = Path::parse(at).expect("path");
+            match value {
+                Some(value) => doc.set(&path, value, stamp(version * 10, 7), version),
+                None => doc
+                    .delete(&path, stamp(version * 10, 7), version)
+                    .map(|_| ()),
+            }
+            .expect("write");
+            let stored = RegisterDoc::store(doc.clone());
+            assert!(matches!(stored, RegisterDoc::Small(_)), "after {at}");
+            for since in 0..=version {
+                let (straight, general) = both_updates(&stored, version, since).expect("made");
+                assert_eq!(straight, general, "after {at}, since {since}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_update_the_scanner_cannot_make_falls_back_to_the_tree() {
+        let mut doc = Registers::new();
+        let key = Path::parse("we\"ird").expect("path");
+        doc.set(&key, json!(1), stamp(10, 1), 1).expect("set");
+        let stored = RegisterDoc::store(doc.clone());
+        assert!(matches!(stored, RegisterDoc::Small(_)));
+        assert_eq!(stored.update_since(Strategy::Lww, 1, 0), None);
+        let tree = RegisterDoc::Tree(Box::new(doc));
+        assert_eq!(tree.update_since(Strategy::Lww, 1, 0), None);
     }
 
     #[test]
