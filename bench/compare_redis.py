@@ -42,8 +42,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, proc, name):
-    deadline = time.time() + 20
+def wait_port(port, proc, name, deadline_s=20):
+    """Waits until the server on `port` answers PING; exits if it dies or takes over
+    `deadline_s` seconds (loading a large database takes longer than starting)."""
+    deadline = time.time() + deadline_s
     while time.time() < deadline:
         if proc.poll() is not None:
             sys.exit(f"{name} exited early with status {proc.returncode}")

@@ -8,6 +8,7 @@ mod seeded;
 use std::path::Path;
 
 use serde_json::json;
+use ussl_shards::storage::batch::ROW_BYTES_MAX;
 use ussl_shards::storage::shard_file::{read_log, unbatch};
 use ussl_shards::storage::{
     prepare, Created, Layout, Manifest, Options, Record, ShardFile, StorageError,
@@ -424,20 +425,46 @@ fn rows_of_kind(file: &Path, kind: i64) -> i64 {
 const BATCH: i64 = 6;
 
 #[test]
-fn a_commit_stores_its_updates_and_removes_in_one_row() {
+fn a_commit_stores_its_updates_and_removes_in_few_rows() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("one.db");
     let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
     let mut original = Store::new();
-    let records = write_some(&mut original, "doc", 12);
+    // Small writes, as most are: a reading or a name, a hundred-odd bytes of update each.
+    let mut records = Vec::new();
+    for i in 0..100u64 {
+        let id = format!("sensor:{}", i % 10);
+        let (_, change) = original
+            .edit(&id, path("temp"), Edit::Set(json!(i)), NOW)
+            .expect("set");
+        records.push(record_of(&mut original, &id, &change.expect("changed")));
+    }
     let committed = shard.commit(&records).expect("commit");
     assert_eq!(committed.records, records.len());
     drop(shard);
     let conn = rusqlite::Connection::open(&file).expect("open");
-    let rows: i64 = conn
-        .query_row("SELECT count(*) FROM log", [], |row| row.get(0))
-        .expect("count");
-    assert_eq!(rows, 1, "one row for the whole commit");
+    // Every row is a batch of up to ROW_BYTES_MAX bytes, or one record alone.
+    let rows: Vec<(i64, i64, usize)> = conn
+        .prepare("SELECT kind, version, length(bytes) FROM log")
+        .expect("prepare")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert!(
+        rows.len() > 1 && rows.len() * 4 < records.len(),
+        "{} rows",
+        rows.len()
+    );
+    for (kind, count, bytes) in &rows {
+        assert_eq!(*kind, BATCH);
+        assert!(
+            *bytes <= ROW_BYTES_MAX || *count == 1,
+            "{count} records in {bytes} bytes"
+        );
+    }
+    let held: i64 = rows.iter().map(|(_, count, _)| count).sum();
+    assert_eq!(held as usize, records.len());
     assert_eq!(read_log(&conn).expect("read").len(), records.len());
     let mut loaded = load(&file);
     assert_same_documents(&mut original, &mut loaded);

@@ -2,9 +2,9 @@
 //!
 //! A row costs SQLite a statement run, its bound values, a cell in the log's B-tree and a few
 //! bytes of header; a pipelined write's change is often smaller than that. So a commit appends
-//! each run of consecutive update, create and remove records as a single row of kind
-//! [`row::BATCH`] whose `bytes` hold the records one after the other, in order, and whose
-//! `version` holds how many there are. Snapshots and the rewrite markers keep their own rows,
+//! each run of consecutive update, create and remove records as rows of kind [`row::BATCH`],
+//! each holding up to [`ROW_BYTES_MAX`] bytes of records one after the other, in order, and its
+//! `version` how many. Snapshots and the rewrite markers keep their own rows,
 //! since rewrites find them by `seq` (see [`super::rewrite`]).
 //!
 //! One record in a batch, integers little-endian:
@@ -19,6 +19,12 @@
 //! | change | 4 (length) + the update's bytes | update, create |
 
 use super::shard_file::row;
+
+/// The most bytes of records one batch row holds, unless a single record is larger. Four such
+/// rows fill one 4 KiB SQLite page: a row just over half a page would leave the rest of its
+/// page empty, and each commit would write and checkpoint about a page more (measured: 27% more
+/// bytes per pipelined write with unbounded rows of 2 KB).
+pub const ROW_BYTES_MAX: usize = 960;
 use super::{Created, Record};
 use crate::strategy::Strategy;
 

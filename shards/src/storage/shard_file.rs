@@ -18,9 +18,10 @@
 //! | 5 rewrite end | `version`: the `seq` of its start | nothing: rows before that `seq` are garbage |
 //! | 6 batch | `version`: how many records; `bytes`: updates, creates and removes, one after the other ([`super::batch`]) | each record as the row of its kind |
 //!
-//! A commit writes each run of consecutive updates, creates and removes as one batch row, so a
-//! pipelined write costs SQLite a share of a row rather than a row. Files of format 1 hold no
-//! batch rows and are read the same way.
+//! A commit writes each run of consecutive updates, creates and removes as batch rows of up to
+//! [`batch::ROW_BYTES_MAX`] bytes, so a pipelined write costs SQLite a share of a row rather than
+//! a row. Files of format 1 hold no batch rows and are read the same way.
+//!
 //! An update can come before the create or snapshot of its document when a rewrite deleted
 //! what came before (the rewrite's snapshot of the document then follows it and replaces it) or
 //! when its document is removed later; loading holds such updates until one of those rows comes,
@@ -138,7 +139,15 @@ impl ShardFile {
                     run = index..index;
                     self.batch.clear();
                 }
+                let before = self.batch.len();
                 batch::push(record, &mut self.batch);
+                if before > 0 && self.batch.len() > batch::ROW_BYTES_MAX {
+                    // The row is full without this record, which starts the next one.
+                    let seq = append_batch(&tx, &self.batch[..before], run.len()).in_file(file)?;
+                    done.note_all(&records[run], seq, &mut rewrites);
+                    self.batch.drain(..before);
+                    run = index..index;
+                }
                 run.end = index + 1;
                 continue;
             }
