@@ -521,17 +521,22 @@ fn expanding_batches_keeps_the_documents_and_the_last_rewrite() {
     assert_same_documents(&mut original, &mut loaded);
 }
 
+/// Commits `count` documents of every strategy to a new shard file at `file`, in one commit;
+/// returns them.
+fn file_with(file: &Path, count: usize) -> Store {
+    let mut original = Store::new();
+    let mut shard = ShardFile::open(file, &Options::default()).expect("open");
+    shard
+        .commit(&write_some(&mut original, "doc", count))
+        .expect("commit");
+    original
+}
+
 #[test]
 fn a_format_1_file_is_read_and_marked_format_2() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("one.db");
-    let mut original = Store::new();
-    {
-        let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
-        shard
-            .commit(&write_some(&mut original, "doc", 10))
-            .expect("commit");
-    }
+    let mut original = file_with(&file, 10);
     // What format 1 wrote: a row per record, and user_version 1.
     let conn = rusqlite::Connection::open(&file).expect("open");
     assert!(unbatch(&conn, &file).expect("unbatch"));
@@ -551,13 +556,7 @@ fn a_format_1_file_is_read_and_marked_format_2() {
 fn a_damaged_batch_row_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("one.db");
-    let mut original = Store::new();
-    {
-        let mut shard = ShardFile::open(&file, &Options::default()).expect("open");
-        shard
-            .commit(&write_some(&mut original, "doc", 4))
-            .expect("commit");
-    }
+    file_with(&file, 4);
     rusqlite::Connection::open(&file)
         .expect("open")
         .execute(

@@ -25,7 +25,6 @@ use super::shard_file::row;
 /// page empty, and each commit would write and checkpoint about a page more (measured: 27% more
 /// bytes per pipelined write with unbounded rows of 2 KB).
 pub const ROW_BYTES_MAX: usize = 960;
-use super::{Created, Record};
 use crate::strategy::Strategy;
 
 /// One record read back from a log row, whether a row of its own or part of a batch.
@@ -45,55 +44,37 @@ pub struct Entry<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Whether `record` is stored in a batch row rather than a row of its own.
-pub fn batched(record: &Record) -> bool {
-    matches!(record, Record::Update { .. } | Record::Remove { .. })
+/// Whether a record of this entry's kind is stored in a batch row rather than a row of its own.
+pub fn batched(entry: &Entry<'_>) -> bool {
+    matches!(entry.kind, row::UPDATE | row::CREATE | row::REMOVE)
 }
 
-/// Appends `record` (one that is [`batched`]) to a batch's bytes.
-pub fn push(record: &Record, out: &mut Vec<u8>) {
-    match record {
-        Record::Update {
-            id,
-            version,
-            bytes,
-            created,
-        } => {
-            let kind = if created.is_some() {
-                row::CREATE
-            } else {
-                row::UPDATE
-            };
-            out.push(kind as u8);
-            push_id(id, out);
-            out.extend_from_slice(&version.to_le_bytes());
-            if let Some(Created {
-                strategy,
-                expires_at_ms,
-            }) = created
-            {
-                let name = strategy.name();
-                out.push(name.len() as u8);
-                out.extend_from_slice(name.as_bytes());
-                match expires_at_ms {
-                    Some(ms) => {
-                        out.push(1);
-                        out.extend_from_slice(&ms.to_le_bytes());
-                    }
-                    None => out.push(0),
-                }
+/// Appends a record (one that is [`batched`]) to a batch's bytes.
+pub fn push(entry: &Entry<'_>, out: &mut Vec<u8>) {
+    debug_assert!(
+        batched(entry),
+        "only updates, creates and removes are batched"
+    );
+    out.push(entry.kind as u8);
+    push_id(entry.id, out);
+    if entry.kind == row::REMOVE {
+        return;
+    }
+    out.extend_from_slice(&entry.version.to_le_bytes());
+    if entry.kind == row::CREATE {
+        let name = entry.strategy.unwrap_or_default();
+        out.push(name.len() as u8);
+        out.extend_from_slice(name.as_bytes());
+        match entry.expires_at_ms {
+            Some(ms) => {
+                out.push(1);
+                out.extend_from_slice(&ms.to_le_bytes());
             }
-            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(bytes);
-        }
-        Record::Remove { id } => {
-            out.push(row::REMOVE as u8);
-            push_id(id, out);
-        }
-        Record::Snapshot { .. } | Record::RewriteStart | Record::RewriteEnd => {
-            debug_assert!(false, "only updates and removes are batched");
+            None => out.push(0),
         }
     }
+    out.extend_from_slice(&(entry.bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(entry.bytes);
 }
 
 fn push_id(id: &str, out: &mut Vec<u8>) {
@@ -184,6 +165,8 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::shard_file::entry_of;
+    use crate::storage::{Created, Record};
 
     fn update(id: &str, version: u64, bytes: &[u8], created: Option<Created>) -> Record {
         Record::Update {
@@ -218,8 +201,9 @@ mod tests {
         ];
         let mut bytes = Vec::new();
         for record in &records {
-            assert!(batched(record));
-            push(record, &mut bytes);
+            let entry = entry_of(record, None);
+            assert!(batched(&entry));
+            push(&entry, &mut bytes);
         }
         let entries: Vec<Entry<'_>> = entries(&bytes).collect::<Result<_, _>>().expect("whole");
         assert_eq!(
@@ -263,9 +247,7 @@ mod tests {
 
     #[test]
     fn snapshots_and_markers_are_not_batched() {
-        assert!(!batched(&Record::RewriteStart));
-        assert!(!batched(&Record::RewriteEnd));
-        assert!(!batched(&Record::Snapshot {
+        let snapshot = Record::Snapshot {
             id: "a".into(),
             version: 1,
             created: Created {
@@ -273,13 +255,19 @@ mod tests {
                 expires_at_ms: None,
             },
             state: vec![],
-        }));
+        };
+        for record in [Record::RewriteStart, Record::RewriteEnd, snapshot] {
+            assert!(!batched(&entry_of(&record, Some(1))));
+        }
     }
 
     #[test]
     fn a_damaged_batch_is_an_error_never_a_panic() {
         let mut bytes = Vec::new();
-        push(&update("doc", 3, b"{\"x\":1}", None), &mut bytes);
+        push(
+            &entry_of(&update("doc", 3, b"{\"x\":1}", None), None),
+            &mut bytes,
+        );
         // Every truncation ends in an error after the whole records before it.
         for cut in 1..bytes.len() {
             let read: Vec<_> = entries(&bytes[..cut]).collect();

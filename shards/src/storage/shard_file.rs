@@ -134,13 +134,14 @@ impl ShardFile {
         let mut done = Commit::default();
         let mut run = 0..0;
         for (index, record) in records.iter().enumerate() {
-            if batch::batched(record) {
+            let entry = entry_of(record, rewrites.started_at());
+            if batch::batched(&entry) {
                 if run.is_empty() {
                     run = index..index;
                     self.batch.clear();
                 }
                 let before = self.batch.len();
-                batch::push(record, &mut self.batch);
+                batch::push(&entry, &mut self.batch);
                 if before > 0 && self.batch.len() > batch::ROW_BYTES_MAX {
                     // The row is full without this record, which starts the next one.
                     let seq = append_batch(&tx, &self.batch[..before], run.len()).in_file(file)?;
@@ -156,7 +157,7 @@ impl ShardFile {
                 done.note_all(&records[run.clone()], seq, &mut rewrites);
                 run = 0..0;
             }
-            let seq = append(&tx, record, rewrites.started_at()).in_file(file)?;
+            let seq = insert(&tx, &entry).in_file(file)?;
             done.note_all(std::slice::from_ref(record), seq, &mut rewrites);
         }
         if !run.is_empty() {
@@ -525,47 +526,45 @@ fn append_batch(conn: &Connection, bytes: &[u8], count: usize) -> rusqlite::Resu
     )
 }
 
-/// Appends one record as a row of its own inside the commit's transaction; returns its `seq`.
-fn append(conn: &Connection, record: &Record, rewrite_start: Option<i64>) -> rusqlite::Result<i64> {
-    type Row<'a> = (&'a str, i64, u64, Option<&'a Created>, &'a [u8]);
-    let (id, kind, version, created, bytes): Row<'_> = match record {
-        Record::Update {
-            id,
-            version,
-            bytes,
-            created,
-        } => {
-            let kind = if created.is_some() {
-                row::CREATE
-            } else {
-                row::UPDATE
-            };
-            (id, kind, *version, created.as_ref(), bytes)
-        }
-        Record::Snapshot {
-            id,
-            version,
-            created,
-            state,
-        } => (id, row::SNAPSHOT, *version, Some(created), state),
-        Record::Remove { id } => (id, row::REMOVE, 0, None, &[]),
-        Record::RewriteStart => ("", row::REWRITE_START, 0, None, &[]),
-        Record::RewriteEnd => {
-            let start = rewrite_start.unwrap_or(0).max(0) as u64;
-            ("", row::REWRITE_END, start, None, &[])
-        }
-    };
-    insert(
-        conn,
-        &Entry {
-            kind,
-            id,
-            version,
-            strategy: created.map(|created| created.strategy.name()),
-            expires_at_ms: created.and_then(|created| created.expires_at_ms),
-            bytes,
-        },
-    )
+/// The row of `record`; `rewrite_start` is the `seq` of the rewrite in progress, which its end
+/// row names.
+pub(crate) fn entry_of(record: &Record, rewrite_start: Option<i64>) -> Entry<'_> {
+    let (id, kind, version, created, bytes): (&str, i64, u64, Option<&Created>, &[u8]) =
+        match record {
+            Record::Update {
+                id,
+                version,
+                bytes,
+                created,
+            } => {
+                let kind = if created.is_some() {
+                    row::CREATE
+                } else {
+                    row::UPDATE
+                };
+                (id, kind, *version, created.as_ref(), bytes)
+            }
+            Record::Snapshot {
+                id,
+                version,
+                created,
+                state,
+            } => (id, row::SNAPSHOT, *version, Some(created), state),
+            Record::Remove { id } => (id, row::REMOVE, 0, None, &[]),
+            Record::RewriteStart => ("", row::REWRITE_START, 0, None, &[]),
+            Record::RewriteEnd => {
+                let start = rewrite_start.unwrap_or(0).max(0) as u64;
+                ("", row::REWRITE_END, start, None, &[])
+            }
+        };
+    Entry {
+        kind,
+        id,
+        version,
+        strategy: created.map(|created| created.strategy.name()),
+        expires_at_ms: created.and_then(|created| created.expires_at_ms),
+        bytes,
+    }
 }
 
 /// Inserts one row; returns its `seq`.
