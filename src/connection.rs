@@ -11,6 +11,7 @@
 //! handed to this task, which waits for the socket. A subscriber whose outbox overflows is
 //! disconnected, even while the task is stuck writing to a client that stopped reading.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
@@ -19,7 +20,7 @@ use glommio::net::TcpStream;
 
 use crate::command::{self, Command};
 use crate::pipeline::Round;
-use crate::protocol::{parse_request, Reply, RequestLimits};
+use crate::protocol::{parse_request, ProtocolError, Reply, Request, RequestLimits};
 use crate::pubsub::Outbox;
 use crate::session::Session;
 use crate::shard::Shard;
@@ -30,6 +31,9 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// Most requests answered in one round; a longer pipeline is served in several rounds, so one
 /// client's burst cannot build an unbounded reply buffer.
 const ROUND_REQUESTS_MAX: usize = 1024;
+
+/// Requests parsed ahead of routing, whose documents are prefetched together.
+const PARSE_AHEAD: usize = 16;
 
 /// Why a connection ends.
 #[derive(Debug)]
@@ -69,6 +73,8 @@ pub struct Connection {
     outbox: Rc<Outbox>,
     /// Documents this connection set presence on, to clear when it closes.
     presence_ids: Vec<String>,
+    /// Requests parsed and not yet routed (see [`Connection::parse_ahead`]).
+    ahead: VecDeque<Result<Request, ProtocolError>>,
 }
 
 impl Connection {
@@ -84,6 +90,7 @@ impl Connection {
         Connection {
             outbox,
             presence_ids: Vec::new(),
+            ahead: VecDeque::new(),
             stream,
             shard,
             session,
@@ -234,15 +241,13 @@ impl Connection {
     /// Frames and dispatches every complete request buffered, up to a round's worth.
     fn frame_requests(&mut self, round: &mut Round) -> Framed {
         while round.len() < ROUND_REQUESTS_MAX {
-            let limits = if self.session.authenticated {
-                &self.limits
-            } else {
-                &self.limits_unauthenticated
-            };
-            let request = match parse_request(&mut self.input, limits) {
-                Ok(Some(request)) => request,
-                Ok(None) => return Framed::NeedMore,
-                Err(e) => {
+            if self.ahead.is_empty() {
+                self.parse_ahead(ROUND_REQUESTS_MAX - round.len());
+            }
+            let request = match self.ahead.pop_front() {
+                Some(Ok(request)) => request,
+                None => return Framed::NeedMore,
+                Some(Err(e)) => {
                     round.push_reply(Reply::error(e.to_string()));
                     if e.is_fatal() {
                         return Framed::Stop(Close::Refused("protocol error"));
@@ -256,6 +261,45 @@ impl Connection {
             }
         }
         Framed::RoundFull
+    }
+
+    /// Parses up to [`PARSE_AHEAD`] requests (at most `room`) into `ahead` and prefetches the
+    /// documents they name. With many documents, finding one costs cache misses (its slot in
+    /// the table, then the slot itself); started together, a pipeline's misses overlap instead
+    /// of following one another. Stops after a request that may change the session's limits,
+    /// and parses one at a time before AUTH.
+    fn parse_ahead(&mut self, room: usize) {
+        let count = if self.session.authenticated {
+            PARSE_AHEAD.min(room)
+        } else {
+            1
+        };
+        for _ in 0..count {
+            let limits = if self.session.authenticated {
+                &self.limits
+            } else {
+                &self.limits_unauthenticated
+            };
+            match parse_request(&mut self.input, limits) {
+                Ok(Some(request)) => {
+                    if let Some(id) = request.args.get(1) {
+                        self.shard.prefetch(id);
+                    }
+                    let name = &request.args[0];
+                    let last =
+                        name.eq_ignore_ascii_case(b"AUTH") || name.eq_ignore_ascii_case(b"HELLO");
+                    self.ahead.push_back(Ok(request));
+                    if last {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    self.ahead.push_back(Err(e));
+                    return;
+                }
+            }
+        }
     }
 
     /// Routes one request (`inline` when it came as an inline line); returns why to close when

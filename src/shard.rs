@@ -149,6 +149,25 @@ impl Shard {
         owner(id, self.count)
     }
 
+    /// Starts loading the slot of document `id` into the cache when this shard owns it, so a
+    /// command on it a little later does not wait for memory.
+    pub fn prefetch(&self, id: &[u8]) {
+        let Ok(id) = std::str::from_utf8(id) else {
+            return;
+        };
+        if self.owner(id) != self.id {
+            return;
+        }
+        self.store.borrow().slot_addresses(id, |address| {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(address.cast());
+            }
+        });
+    }
+
     /// Applies one op on this shard. Must only be given ops this shard owns: a document command
     /// for a document hashed elsewhere is a programming error.
     pub fn op_apply(&self, op: ShardOp, now_ms: u64) -> OpOutput {

@@ -86,6 +86,16 @@ impl Documents {
         self.table.len()
     }
 
+    /// Calls `found` with the address of each slot whose hash matches `id`'s, without reading
+    /// the slots.
+    fn slot_addresses(&self, id: &str, mut found: impl FnMut(*const u8)) {
+        let hash = self.hash(id);
+        self.table.find(hash, |slot| {
+            found(std::ptr::from_ref::<Slot>(slot).cast());
+            false
+        });
+    }
+
     fn get(&self, id: &str) -> Option<&Document> {
         let hash = self.hash(id);
         let slot = self.table.find(hash, |slot| slot.id.as_str() == id)?;
@@ -492,6 +502,12 @@ impl Store {
             return None;
         }
         Some(&mut entry.into_mut().document)
+    }
+
+    /// The addresses of the slots that may hold document `id`, found from the table's index
+    /// without reading them: for a caller that prefetches them before a batch of lookups.
+    pub fn slot_addresses(&self, id: &str, found: impl FnMut(*const u8)) {
+        self.documents.slot_addresses(id, found);
     }
 
     /// Adds or replaces document `id`, keeping the TTL count right.
