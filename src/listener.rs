@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use futures_lite::AsyncWriteExt;
 use glommio::net::{TcpListener, TcpStream};
@@ -20,13 +21,30 @@ const TOO_MANY_CLIENTS: &[u8] = b"-ERR max number of clients reached\r\n";
 /// Pending connections the kernel queues per shard before `accept` takes them.
 const LISTEN_BACKLOG: i32 = 1024;
 
+/// How long a start waits for a listener that is going away to release the port.
+const PORT_RELEASE_WAIT: Duration = Duration::from_secs(2);
+
 /// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`.
 /// Without this check a second usld would silently share the port with the first. The probe
 /// sets `SO_REUSEADDR` (as the shards' sockets do), so connections of a previous run still in
 /// TIME_WAIT do not make a restart fail; only a live listener does. It binds without listening:
 /// a listening probe would accept (and, closing, reset) a client that connects meanwhile.
+///
+/// A usld that has just exited can hold its port a few milliseconds longer: the kernel tears
+/// its io_uring rings down after the process is gone, and a ring's pending accept keeps the
+/// listening socket open until then. A restart right after a stop found the port taken in
+/// about one start in four (`usld --shards 1` after a `--shards 2` that served clients), so the
+/// probe is repeated for up to [`PORT_RELEASE_WAIT`] before the port is reported in use.
 pub fn check_port_free(addr: SocketAddr) -> std::io::Result<()> {
-    socket(addr)?.bind(&addr.into())
+    let deadline = Instant::now() + PORT_RELEASE_WAIT;
+    loop {
+        match socket(addr)?.bind(&addr.into()) {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// A TCP socket for `addr` with `SO_REUSEADDR` set.
