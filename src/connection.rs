@@ -266,15 +266,10 @@ impl Connection {
     /// Parses up to [`PARSE_AHEAD`] requests (at most `room`) into `ahead` and prefetches the
     /// documents they name. With many documents, finding one costs cache misses (its slot in
     /// the table, then the slot itself); started together, a pipeline's misses overlap instead
-    /// of following one another. Stops after a request that may change the session's limits,
-    /// and parses one at a time before AUTH.
+    /// of following one another. Stops after AUTH or HELLO, the requests that change which
+    /// limits the next one is parsed under.
     fn parse_ahead(&mut self, room: usize) {
-        let count = if self.session.authenticated {
-            PARSE_AHEAD.min(room)
-        } else {
-            1
-        };
-        for _ in 0..count {
+        for _ in 0..PARSE_AHEAD.min(room) {
             let limits = if self.session.authenticated {
                 &self.limits
             } else {

@@ -175,3 +175,58 @@ fn authenticated_clients_may_exceed_the_pre_auth_limits() {
     let note = client.cmd(&["GET", "u", "PATH", "note"]).json();
     assert_eq!(note, serde_json::json!(["w"; 12].join(" ")));
 }
+
+/// Replies to the commands `script` makes for a document id, sent one at a time on one
+/// connection (each waiting for its reply), and sent in one write on a second connection, with
+/// another document id: the server parses a pipeline ahead of running it, which must change
+/// nothing, AUTH included.
+fn sequential_and_pipelined(
+    server: &Server,
+    script: impl Fn(&str) -> Vec<Vec<String>>,
+) -> (Vec<Resp>, Vec<Resp>) {
+    let mut one_by_one = server.connect();
+    let sequential = script("one")
+        .iter()
+        .map(|c| one_by_one.cmd(&as_strs(c)))
+        .collect();
+    let commands = script("all");
+    let mut pipelined = server.connect();
+    let write: Vec<u8> = commands.iter().flat_map(|c| encode(&as_strs(c))).collect();
+    pipelined.send(&write);
+    let replies = commands.iter().map(|_| pipelined.read()).collect();
+    (sequential, replies)
+}
+
+fn as_strs(command: &[String]) -> Vec<&str> {
+    command.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn a_pipeline_through_auth_is_answered_as_the_same_commands_one_by_one() {
+    let server = secured();
+    let big = "x".repeat(20_000);
+    let script = |id: &str| -> Vec<Vec<String>> {
+        let commands: [&[&str]; 9] = [
+            &["GET", id],
+            &["SET", id, "a", "1"],
+            &["AUTH", "secret"],
+            // Past the pre-auth bulk limit: parsed only once AUTH has run.
+            &["SET", id, "big", &big],
+            &["GET", id, "PATH", "a"],
+            &["AUTH", "wrong"],
+            &["SET", id, "a", "2"],
+            &["GET", id, "PATH", "a"],
+            &["PING"],
+        ];
+        commands
+            .iter()
+            .map(|c| c.iter().map(|s| s.to_string()).collect())
+            .collect()
+    };
+    let (sequential, pipelined) = sequential_and_pipelined(&server, script);
+    assert_eq!(sequential[0], Resp::Error(NOAUTH.into()));
+    assert_eq!(sequential[2], ok());
+    assert_eq!(sequential[3], ok());
+    assert_eq!(sequential[7], bulk("2"));
+    assert_eq!(pipelined, sequential);
+}
