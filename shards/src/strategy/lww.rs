@@ -199,7 +199,14 @@ impl Registers {
             .collect();
         later.sort_by_key(|(register, _)| register.stamp);
         self.registers.drain(below);
-        put(&mut self.root, &write.path, write.value);
+        // A deletion that later writes below it outlive leaves their map where it was: removing
+        // it and letting them make it again would move the member to the end of its map, and a
+        // replay of the persisted update (which holds the map's content) would not.
+        let content = match write.value {
+            None if !later.is_empty() => Some(Value::Object(serde_json::Map::new())),
+            value => value,
+        };
+        put(&mut self.root, &write.path, content);
         self.record(&write.path, write.stamp, version);
         for (register, content) in later {
             put(&mut self.root, &register.path, content);
@@ -294,6 +301,23 @@ mod tests {
             stamp: stamp(ms, replica),
             value,
         }
+    }
+
+    #[test]
+    fn a_deletion_that_later_writes_below_outlive_keeps_its_member_in_place() {
+        let mut doc = Registers::new();
+        doc.merge(write("list", 10, 1, Some(json!({"q": 2}))), 1);
+        doc.merge(write("alpha", 11, 1, Some(json!(-3))), 2);
+        doc.merge(write("list.0.k", 30, 1, Some(json!(0.5))), 3);
+        // A replica deleted `list` after the first write and before the last.
+        assert!(doc.merge(write("list", 20, 2, None), 4));
+        assert_eq!(
+            serde_json::to_string(doc.root()).expect("serializes"),
+            r#"{"list":{"0":{"k":0.5}},"alpha":-3}"#
+        );
+        // With nothing written below it later, a deletion removes the member.
+        assert!(doc.merge(write("alpha", 40, 2, None), 5));
+        assert_eq!(doc.root(), &json!({"list": {"0": {"k": 0.5}}}));
     }
 
     fn paths(registers: &Registers) -> Vec<&str> {
