@@ -121,8 +121,8 @@ impl ShardFile {
             .in_file(&self.path)
     }
 
-    /// Appends `records` in one transaction, in order: each run of updates and removes as one
-    /// batch row, snapshots and rewrite markers as rows of their own. On error nothing of them is
+    /// Appends `records` in one transaction, in order: each run of updates, creates and removes
+    /// in batch rows, snapshots and rewrite markers as rows of their own. On error nothing of them is
     /// written and the caller keeps them to try again.
     pub fn commit(&mut self, records: &[Record]) -> Result<Commit, StorageError> {
         let file = &self.path;
@@ -203,10 +203,9 @@ impl ShardFile {
         };
         let mut rows = self
             .conn
-            .prepare(
-                "SELECT id, kind, version, strategy, expires_at_ms, bytes FROM log
-                 WHERE seq >= ?1 AND kind NOT IN (?2, ?3) ORDER BY seq",
-            )
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM log WHERE seq >= ?1 AND kind NOT IN (?2, ?3) ORDER BY seq"
+            ))
             .in_file(file)?;
         let mut rows = rows
             .query(params![
@@ -216,29 +215,9 @@ impl ShardFile {
             ])
             .in_file(file)?;
         while let Some(row) = rows.next().in_file(file)? {
-            let kind: i64 = row.get(1).in_file(file)?;
-            let bytes = blob(row.get_ref(5).in_file(file)?);
-            if kind == row::BATCH {
-                for entry in batch::entries(bytes) {
-                    let entry = entry.map_err(|why| damaged_batch(file, &why))?;
-                    replay.entry(entry)?;
-                }
-                continue;
+            for entry in records_of(entry_at(row).in_file(file)?) {
+                replay.entry(entry.map_err(|why| damaged_batch(file, &why))?)?;
             }
-            let expires_at_ms: Option<i64> = row.get(4).in_file(file)?;
-            replay.entry(Entry {
-                kind,
-                id: text(row.get_ref(0)).in_file(file)?,
-                version: row.get::<_, i64>(2).in_file(file)?.max(0) as u64,
-                strategy: row
-                    .get_ref(3)
-                    .in_file(file)?
-                    .as_str_or_null()
-                    .ok()
-                    .flatten(),
-                expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
-                bytes,
-            })?;
         }
         let Replay {
             store,
@@ -311,43 +290,23 @@ pub struct LoggedRecord {
 /// Every record of the log in order, batch rows expanded, garbage included: what a tool or a
 /// test inspecting a file sees. A damaged batch is a conversion error of its `bytes` column.
 pub fn read_log(conn: &Connection) -> rusqlite::Result<Vec<LoggedRecord>> {
-    let mut statement = conn.prepare(
-        "SELECT seq, id, kind, version, strategy, expires_at_ms, bytes FROM log ORDER BY seq",
-    )?;
+    let mut statement = conn.prepare(&format!("SELECT seq, {COLUMNS} FROM log ORDER BY seq"))?;
     let mut rows = statement.query([])?;
     let mut records = Vec::new();
     while let Some(row) = rows.next()? {
         let seq: i64 = row.get(0)?;
-        let kind: i64 = row.get(2)?;
-        let bytes = blob(row.get_ref(6)?);
-        let owned = |entry: Entry<'_>| LoggedRecord {
-            seq,
-            kind: entry.kind,
-            id: entry.id.to_owned(),
-            version: entry.version,
-            strategy: entry.strategy.map(str::to_owned),
-            expires_at_ms: entry.expires_at_ms,
-            bytes: entry.bytes.to_vec(),
-        };
-        if kind == row::BATCH {
-            for entry in batch::entries(bytes) {
-                let entry = entry.map_err(|why| {
-                    rusqlite::Error::FromSqlConversionFailure(6, Type::Blob, why.into())
-                })?;
-                records.push(owned(entry));
-            }
-            continue;
+        for entry in records_of(entry_at(row)?) {
+            let entry = entry.map_err(conversion_failure)?;
+            records.push(LoggedRecord {
+                seq,
+                kind: entry.kind,
+                id: entry.id.to_owned(),
+                version: entry.version,
+                strategy: entry.strategy.map(str::to_owned),
+                expires_at_ms: entry.expires_at_ms,
+                bytes: entry.bytes.to_vec(),
+            });
         }
-        let expires_at_ms: Option<i64> = row.get(5)?;
-        let strategy: Option<String> = row.get(4)?;
-        records.push(owned(Entry {
-            kind,
-            id: row.get_ref(1)?.as_str()?,
-            version: row.get::<_, i64>(3)?.max(0) as u64,
-            strategy: strategy.as_deref(),
-            expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
-            bytes,
-        }));
     }
     Ok(records)
 }
@@ -376,44 +335,22 @@ pub fn unbatch(conn: &Connection, file: &Path) -> Result<bool, StorageError> {
             |row| row.get(0),
         )?;
         let mut starts = std::collections::HashMap::new();
-        let mut select = conn.prepare(
-            "SELECT seq, id, kind, version, strategy, expires_at_ms, bytes FROM log
-             WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq",
-        )?;
+        let mut select = conn.prepare(&format!(
+            "SELECT seq, {COLUMNS} FROM log WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq"
+        ))?;
         let mut rows = select.query([cut, last])?;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            let kind: i64 = row.get(2)?;
-            let bytes = blob(row.get_ref(6)?);
-            if kind == row::BATCH {
-                for entry in batch::entries(bytes) {
-                    let entry = entry.map_err(|why| {
-                        rusqlite::Error::FromSqlConversionFailure(6, Type::Blob, why.into())
-                    })?;
-                    insert(conn, &entry)?;
+            for entry in records_of(entry_at(row)?) {
+                let mut entry = entry.map_err(conversion_failure)?;
+                if entry.kind == row::REWRITE_END {
+                    // The end row names its start by `seq`, which the copy changes.
+                    entry.version = starts.get(&entry.version).copied().unwrap_or(entry.version);
                 }
-                continue;
-            }
-            let mut version = row.get::<_, i64>(3)?.max(0) as u64;
-            if kind == row::REWRITE_END {
-                // The end row names its start by `seq`, which the copy changes.
-                version = starts.get(&(version as i64)).copied().unwrap_or(version);
-            }
-            let expires_at_ms: Option<i64> = row.get(5)?;
-            let strategy: Option<String> = row.get(4)?;
-            let new_seq = insert(
-                conn,
-                &Entry {
-                    kind,
-                    id: row.get_ref(1)?.as_str()?,
-                    version,
-                    strategy: strategy.as_deref(),
-                    expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
-                    bytes,
-                },
-            )?;
-            if kind == row::REWRITE_START {
-                starts.insert(seq, new_seq as u64);
+                let new_seq = insert(conn, &entry)?;
+                if entry.kind == row::REWRITE_START {
+                    starts.insert(seq as u64, new_seq as u64);
+                }
             }
         }
         drop(rows);
@@ -428,9 +365,37 @@ pub fn unbatch(conn: &Connection, file: &Path) -> Result<bool, StorageError> {
     result.in_file(file)
 }
 
-/// The text of an `id` column.
-fn text(value: rusqlite::Result<ValueRef<'_>>) -> rusqlite::Result<&str> {
-    Ok(value?.as_str()?)
+/// The columns every read of the log selects, in the order [`entry_at`] reads them.
+const COLUMNS: &str = "id, kind, version, strategy, expires_at_ms, bytes";
+
+/// The row's [`COLUMNS`], which come last in its statement.
+fn entry_at<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<Entry<'r>> {
+    let at = row.as_ref().column_count() - 6;
+    let expires_at_ms: Option<i64> = row.get(at + 4)?;
+    Ok(Entry {
+        id: row.get_ref(at)?.as_str()?,
+        kind: row.get(at + 1)?,
+        version: row.get::<_, i64>(at + 2)?.max(0) as u64,
+        strategy: row.get_ref(at + 3)?.as_str_or_null()?,
+        expires_at_ms: expires_at_ms.map(|ms| ms.max(0) as u64),
+        bytes: blob(row.get_ref(at + 5)?),
+    })
+}
+
+/// The records a row holds: itself, or a batch row's records; an `Err` says what of a batch
+/// is damaged.
+fn records_of(entry: Entry<'_>) -> impl Iterator<Item = Result<Entry<'_>, String>> {
+    let (single, batch) = if entry.kind == row::BATCH {
+        (None, Some(batch::entries(entry.bytes)))
+    } else {
+        (Some(Ok(entry)), None)
+    };
+    single.into_iter().chain(batch.into_iter().flatten())
+}
+
+/// A damaged batch, as SQLite-level readers report it: its `bytes` column did not convert.
+fn conversion_failure(why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(6, Type::Blob, why.into())
 }
 
 /// The bytes of a `bytes` column: empty for NULL.
