@@ -215,8 +215,11 @@ fn replica_merges_after_a_restart(db: &Db, strategy: Strategy) {
     let expected_server = c.cmd(&["GET", &id]).json();
     server.kill();
     let (at, edit) = replica_write;
+    // Offline, after the server's last write. Its stamp may carry this very millisecond (the
+    // kill is quick), and a replica's edit in the same millisecond is concurrent with it, which
+    // a set may order either way; a millisecond later it is after it.
     replica
-        .edit(&id, Path::parse(at).expect("path"), edit, now_ms())
+        .edit(&id, Path::parse(at).expect("path"), edit, now_ms() + 1)
         .expect("offline edit");
     let server = db.start(2, &[]);
     let mut c = server.connect();
