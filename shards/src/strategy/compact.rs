@@ -125,7 +125,7 @@ impl RegisterDoc {
                 continue;
             }
             let path = std::str::from_utf8(path).ok()?;
-            if path.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            if must_escape(path) {
                 return None;
             }
             out.extend_from_slice(if first { b",\"registers\":[" } else { b"," });
@@ -201,7 +201,7 @@ impl RegisterDoc {
             return None;
         };
         let key = segment.key();
-        if key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        if must_escape(&key) {
             return None;
         }
         let text_len = usize::from(*bytes.first()?);
@@ -272,6 +272,12 @@ impl RegisterDoc {
         });
         Some(Ok(result))
     }
+}
+
+/// Whether JSON writes `text` other than as its bytes between quotes: the scanner here compares
+/// keys byte for byte, so such keys take the general path.
+fn must_escape(text: &str) -> bool {
+    text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// Finds the top-level member `key` in compact JSON text (as [`crate::json_text`] writes it):
