@@ -21,7 +21,9 @@ use glommio::channels::shared_channel::ConnectedSender;
 use ussl_shards::storage::{Created, Record};
 use ussl_shards::{json_text, Change, Edit, Path, Store};
 
-use crate::command::{outcome_reply, store_error, DocCommand, Presence as PresenceCommand, Splice};
+use crate::command::{
+    outcome_reply, store_error, DocCommand, DocId, Presence as PresenceCommand, Splice,
+};
 use crate::persist::barrier::{Barrier, Failure};
 use crate::persist::writer::Outcome;
 use crate::persist::{self, ShardInit};
@@ -151,21 +153,27 @@ impl Shard {
 
     /// Starts loading the slot of document `id` into the cache when this shard owns it, so a
     /// command on it a little later does not wait for memory.
-    pub fn prefetch(&self, id: &[u8]) {
-        let Ok(id) = std::str::from_utf8(id) else {
-            return;
-        };
-        if self.owner(id) != self.id {
-            return;
+    pub fn prefetch_slot(&self, id: &[u8]) {
+        if let Some(id) = self.owned(id) {
+            self.store.borrow().slot_addresses(id, prefetch);
         }
-        self.store.borrow().slot_addresses(id, |address| {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(address.cast());
-            }
-        });
+    }
+
+    /// The second step of [`Shard::prefetch_slot`], once the slot has had time to arrive:
+    /// starts loading the document's body, the next allocation a command on it reads.
+    pub fn prefetch_body(&self, id: &[u8]) {
+        if let Some(address) = self
+            .owned(id)
+            .and_then(|id| self.store.borrow().body_address(id))
+        {
+            prefetch(address);
+        }
+    }
+
+    /// `id` as text, when this shard owns it.
+    fn owned<'a>(&self, id: &'a [u8]) -> Option<&'a str> {
+        let id = std::str::from_utf8(id).ok()?;
+        (self.owner(id) == self.id).then_some(id)
     }
 
     /// Applies one op on this shard. Must only be given ops this shard owns: a document command
@@ -469,7 +477,7 @@ impl Shard {
     }
 
     /// Ends a closed connection's presence on document `id`, wherever that document lives.
-    pub fn presence_leave(&self, id: String, client: u64) {
+    pub fn presence_leave(&self, id: DocId, client: u64) {
         let owner = self.owner(&id);
         if owner == self.id {
             self.op_presence_leave(&id, client);
@@ -701,4 +709,14 @@ pub fn not_durable(failure: &Failure) -> Reply {
         "{failure} (this write is applied but not durable; it is retried and stored once the \
          database recovers)"
     ))
+}
+
+/// Asks the CPU to start loading the cache line at `address`.
+fn prefetch(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(address.cast());
+    }
 }

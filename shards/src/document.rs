@@ -237,6 +237,17 @@ impl Document {
         }
     }
 
+    /// The address of the allocation a command on this document reads first (a compact
+    /// document's buffer, or the box of its tree or state), for a caller that prefetches it.
+    pub fn body_address(&self) -> *const u8 {
+        match &self.body {
+            Body::Lww(doc) | Body::Map(doc) => doc.address(),
+            Body::Counter(counters) => std::ptr::from_ref::<Counters>(counters).cast(),
+            Body::Set(sets) => std::ptr::from_ref::<Sets>(sets).cast(),
+            Body::Text(text) => std::ptr::from_ref::<TextDoc>(text).cast(),
+        }
+    }
+
     /// Returns when the document expires, in milliseconds on the store's clock, or `None` when
     /// it has no TTL.
     pub fn expires_at_ms(&self) -> Option<u64> {

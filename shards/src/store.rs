@@ -510,6 +510,12 @@ impl Store {
         self.documents.slot_addresses(id, found);
     }
 
+    /// The address of document `id`'s body (see [`Document::body_address`]), read from its
+    /// slot: the second step of a prefetch, once [`Store::slot_addresses`] brought the slot in.
+    pub fn body_address(&self, id: &str) -> Option<*const u8> {
+        self.documents.get(id).map(Document::body_address)
+    }
+
     /// Adds or replaces document `id`, keeping the TTL count right.
     fn insert(&mut self, id: &str, document: Document) {
         if let Some(at_ms) = document.expires_at_ms() {

@@ -1,6 +1,7 @@
 //! `CREATE id [STRATEGY s] [TTL ms]`: creates an empty document with a merge strategy fixed for
 //! its life, optionally expiring after `ms` milliseconds.
 
+use crate::command::DocId;
 use ussl_shards::{Change, Store, Strategy};
 
 use super::{store_error, ArgReader};
@@ -10,7 +11,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Create {
     /// The new document's id.
-    pub id: String,
+    pub id: DocId,
     /// Its merge strategy (`lww` when not given).
     pub strategy: Strategy,
     /// Milliseconds until it expires, if it should.

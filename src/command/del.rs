@@ -1,6 +1,7 @@
 //! `DEL id [PATH path]`: deletes a whole document, or one path in it. Answers `1` when something
 //! was deleted and `0` when there was nothing there, as Redis's `DEL` and `HDEL` do.
 
+use crate::command::DocId;
 use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
@@ -10,7 +11,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Del {
     /// The document.
-    pub id: String,
+    pub id: DocId,
     /// The path to delete; `None` deletes the whole document.
     pub path: Option<Path>,
 }

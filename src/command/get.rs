@@ -2,6 +2,7 @@
 //!
 //! A missing document or path reads as the JSON `null`, so clients never need a special case.
 
+use crate::command::DocId;
 use bytes::Bytes;
 use ussl_shards::{Path, Store};
 
@@ -12,7 +13,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Get {
     /// The document to read.
-    pub id: String,
+    pub id: DocId,
     /// The path inside it; `None` reads the whole document.
     pub path: Option<Path>,
 }

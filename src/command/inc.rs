@@ -2,6 +2,7 @@
 //! answers the result: an integer reply when it is a whole number, else a bulk string holding the
 //! JSON number, as Redis's `HINCRBYFLOAT` answers.
 
+use crate::command::DocId;
 use serde_json::Number;
 use ussl_shards::{Change, Edit, Path, Store};
 
@@ -12,7 +13,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Inc {
     /// The document to write.
-    pub id: String,
+    pub id: DocId,
     /// The counter's path.
     pub path: Path,
     /// How much to add; negative and fractional deltas are allowed.

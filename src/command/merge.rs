@@ -6,6 +6,7 @@
 //! document's is refused with `-WRONGTYPE`, and a malformed one with `-ERR`, before any of it is
 //! applied.
 
+use crate::command::DocId;
 use bytes::Bytes;
 use ussl_shards::{sync, Change, Store};
 
@@ -17,7 +18,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Merge {
     /// The document.
-    pub id: String,
+    pub id: DocId,
     /// The update, as sent.
     pub update: Bytes,
     /// Whether the request was an inline line: a Yjs update travels as base64 then.

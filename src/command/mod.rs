@@ -228,6 +228,14 @@ pub struct ArgReader {
     pub inline: bool,
 }
 
+/// A document id as a command holds it: most ids fit inline, so parsing one allocates nothing.
+pub type DocId = compact_str::CompactString;
+
+/// An argument as text.
+fn utf8(bytes: &[u8]) -> Result<&str, Reply> {
+    std::str::from_utf8(bytes).map_err(|_| Reply::error("argument is not valid UTF-8"))
+}
+
 impl ArgReader {
     fn new(args: Vec<Bytes>, inline: bool) -> Result<ArgReader, Reply> {
         let mut args = args.into_iter();
@@ -262,12 +270,12 @@ impl ArgReader {
     /// The next argument as UTF-8 text.
     pub fn string(&mut self) -> Result<String, Reply> {
         let bytes = self.bytes()?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| Reply::error("argument is not valid UTF-8"))
+        utf8(&bytes).map(str::to_owned)
     }
 
     /// The next argument as a document id: non-empty UTF-8.
-    pub fn id(&mut self) -> Result<String, Reply> {
-        let id = self.string()?;
+    pub fn id(&mut self) -> Result<DocId, Reply> {
+        let id = DocId::from(utf8(&self.bytes()?)?);
         if id.is_empty() {
             return Err(Reply::error("document id must not be empty"));
         }
@@ -276,8 +284,8 @@ impl ArgReader {
 
     /// The next argument as a dotted path.
     pub fn path(&mut self) -> Result<Path, Reply> {
-        let text = self.string()?;
-        Path::parse(&text).map_err(|e| store_error(StoreError::from(e)))
+        let bytes = self.bytes()?;
+        Path::parse(utf8(&bytes)?).map_err(|e| store_error(StoreError::from(e)))
     }
 
     /// The next argument as an integer.
@@ -324,12 +332,11 @@ impl ArgReader {
         if self.remaining() == 0 {
             return Err(self.wrong_arity());
         }
+        if self.remaining() == 1 {
+            return self.bytes();
+        }
         let rest: Vec<Bytes> = self.args.by_ref().collect();
-        Ok(if rest.len() == 1 {
-            rest[0].clone()
-        } else {
-            Bytes::from(rest.join(&b' '))
-        })
+        Ok(Bytes::from(rest.join(&b' ')))
     }
 
     /// Ends parsing: any argument left over is an arity error.

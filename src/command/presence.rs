@@ -3,6 +3,7 @@
 //! Runs on the document's owner shard, which keeps the entries (see [`crate::pubsub::presence`])
 //! and publishes each change to the document's subscribers.
 
+use crate::command::DocId;
 use serde_json::Value;
 
 use super::ArgReader;
@@ -12,7 +13,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Presence {
     /// The document.
-    pub id: String,
+    pub id: DocId,
     /// The sending connection's client id, which keys its entry.
     pub client: u64,
     /// `Some` to set (JSON `null` clears), `None` to read every entry.

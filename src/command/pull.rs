@@ -3,6 +3,7 @@
 //! or 0 when the value was not there. On `lww` and `crdt-map` documents it removes every element
 //! equal to the value from the array at the path and answers how many went.
 
+use crate::command::DocId;
 use serde_json::Value;
 use ussl_shards::{Change, Edit, Path, Store};
 
@@ -13,7 +14,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Pull {
     /// The document to write.
-    pub id: String,
+    pub id: DocId,
     /// The set's or array's path.
     pub path: Path,
     /// The value to remove.

@@ -2,6 +2,7 @@
 //! when the path is missing) and answers the array's new length, as Redis's `RPUSH` does. On a
 //! `crdt-set` document it adds the value to the set and answers the set's size.
 
+use crate::command::DocId;
 use serde_json::Value;
 use ussl_shards::{Change, Edit, Path, Store};
 
@@ -12,7 +13,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Push {
     /// The document to write.
-    pub id: String,
+    pub id: DocId,
     /// The array's path.
     pub path: Path,
     /// The element to append.

@@ -3,6 +3,7 @@
 //! (`docs/strategies.md`): one register in `lww`, key by key in `crdt-map`, the counter's new
 //! total in `crdt-counter`, a set's contents or an element edit in `crdt-set`.
 
+use crate::command::DocId;
 use serde_json::Value;
 use ussl_shards::{Change, Edit, Path, Store};
 
@@ -13,7 +14,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Set {
     /// The document to write.
-    pub id: String,
+    pub id: DocId,
     /// Where in the document.
     pub path: Path,
     /// The new value: JSON, or the string the argument spells.

@@ -7,6 +7,7 @@
 //! A connection's queued SPLICEs on one document run in one yrs transaction (see
 //! `crate::pipeline` and `crate::shard`), which is what makes a pipelined editing stream fast.
 
+use crate::command::DocId;
 use ussl_shards::{Change, Edit, Path, Store};
 
 use super::{edit_reply, ArgReader};
@@ -16,7 +17,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Splice {
     /// The document.
-    pub id: String,
+    pub id: DocId,
     /// The text field.
     pub path: Path,
     /// Where the edit starts, in code points.
@@ -48,7 +49,7 @@ impl Splice {
     }
 
     /// The document, the field and the edit this command makes.
-    pub fn into_edit(self) -> (String, Path, Edit) {
+    pub fn into_edit(self) -> (DocId, Path, Edit) {
         let edit = Edit::Splice {
             index: self.index,
             delete: self.delete,

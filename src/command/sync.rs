@@ -8,6 +8,7 @@
 //! argument and in the reply). A missing document answers the update `null` and the state
 //! vector `0`.
 
+use crate::command::DocId;
 use base64::Engine;
 use bytes::Bytes;
 use ussl_shards::{Store, Strategy, SyncReply};
@@ -19,7 +20,7 @@ use crate::protocol::Reply;
 #[derive(Debug)]
 pub struct Sync {
     /// The document.
-    pub id: String,
+    pub id: DocId,
     /// The replica's state vector, as sent (empty when not given).
     pub state_vector: Bytes,
     /// Whether the request was an inline line: binary state vectors travel as base64 then.

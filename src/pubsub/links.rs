@@ -13,6 +13,7 @@
 //! each other's full links would deadlock, so those batches may overshoot the bound by at most
 //! the batches in flight on the mesh, which is itself bounded.
 
+use crate::command::DocId;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -40,7 +41,7 @@ pub enum Notice {
     /// `shard` has no subscribers for `pattern` any more.
     Withdraw { pattern: Bytes, shard: usize },
     /// `client` disconnected: its presence on document `id` (owned by the receiver) ends.
-    PresenceLeave { id: String, client: u64 },
+    PresenceLeave { id: DocId, client: u64 },
 }
 
 /// This shard's outgoing notice queues, one per destination shard.

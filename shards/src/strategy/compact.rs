@@ -9,7 +9,10 @@
 //! A document that grows past either bound is kept as a [`Registers`] tree instead.
 //!
 //! Layout: the text's length in one byte, the text, then as LEB128 varints `register_count` and
-//! per register `path_len path ms seq replica version`.
+//! per register `path_len path ms seq replica version`. `seq` (which orders the writes of one
+//! millisecond, so runs into the hundreds under load) is always written in [`SEQ_BYTES`] bytes,
+//! padded with continuation bits, so that a new write's register has the old one's length and
+//! the document is rewritten in place rather than reallocated.
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -28,6 +31,10 @@ pub const SMALL_TEXT_BYTES_MAX: usize = 192;
 
 /// The most registers a document may have and stay compact.
 pub const SMALL_REGISTERS_MAX: usize = 8;
+
+/// The bytes a register's `seq` takes at least: three hold every `seq` below 2^21, far more
+/// writes than one document takes in a millisecond.
+const SEQ_BYTES: usize = 3;
 
 thread_local! {
     /// Where [`RegisterDoc::store`] encodes, so that a write allocates only the final buffer.
@@ -70,6 +77,14 @@ impl RegisterDoc {
             }
             RegisterDoc::Small(Box::from(&out[..]))
         })
+    }
+
+    /// Where the document's bytes (or its tree) live.
+    pub fn address(&self) -> *const u8 {
+        match self {
+            RegisterDoc::Small(bytes) => bytes.as_ptr(),
+            RegisterDoc::Tree(tree) => std::ptr::from_ref::<Registers>(tree).cast(),
+        }
     }
 
     /// The JSON text of a compact document, as replies show it; `None` for a tree.
@@ -369,30 +384,29 @@ fn kind_of(text: &[u8]) -> JsonKind {
 /// below it dropped (the write replaced them); `false` when the result would pass
 /// [`SMALL_REGISTERS_MAX`].
 fn restamp(encoded: &[u8], key: &str, stamp: Stamp, version: u64, out: &mut Vec<u8>) -> bool {
-    // The first pass counts what stays; the second copies it around the new register.
-    let replaced = |path: &[u8]| {
-        path == key.as_bytes() || is_below(std::str::from_utf8(path).unwrap_or_default(), key)
-    };
-    let kept = entries(encoded).filter(|(path, _)| !replaced(path)).count();
-    if kept + 1 > SMALL_REGISTERS_MAX {
-        return false;
-    }
-    put(out, kept as u64 + 1);
+    // A count of at most SMALL_REGISTERS_MAX + 1 takes one byte: it is filled in at the end.
+    let count_at = out.len();
+    out.push(0);
+    let mut count = 0;
     let mut placed = false;
     for (path, entry) in entries(encoded) {
-        if replaced(path) {
+        if path == key.as_bytes() || is_below(path, key) {
             continue;
         }
         if !placed && path > key.as_bytes() {
             put_register(out, key, stamp, version);
             placed = true;
+            count += 1;
         }
         out.extend_from_slice(entry);
+        count += 1;
     }
     if !placed {
         put_register(out, key, stamp, version);
+        count += 1;
     }
-    true
+    out[count_at] = count;
+    usize::from(count) <= SMALL_REGISTERS_MAX
 }
 
 /// The encoded registers, each as its path and its whole encoded entry.
@@ -418,17 +432,23 @@ fn put_register(out: &mut Vec<u8>, path: &str, stamp: Stamp, version: u64) {
     put(out, path.len() as u64);
     out.extend_from_slice(path.as_bytes());
     put(out, stamp.ms);
-    put(out, u64::from(stamp.seq));
+    put_wide(out, u64::from(stamp.seq), SEQ_BYTES);
     put(out, stamp.replica);
     put(out, version);
 }
 
 /// Appends `value` as a LEB128 varint.
-fn put(out: &mut Vec<u8>, mut value: u64) {
-    loop {
+fn put(out: &mut Vec<u8>, value: u64) {
+    put_wide(out, value, 1);
+}
+
+/// Appends `value` as a LEB128 varint of at least `width` bytes: leading zero groups carry the
+/// continuation bit, which [`Reader::int`] reads like any other.
+fn put_wide(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    for written in 1.. {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
-        if value == 0 {
+        if value == 0 && written >= width {
             out.push(byte);
             return;
         }
@@ -622,20 +642,23 @@ mod tests {
             RegisterDoc::Tree(_) => panic!("a small document"),
         };
         let before = address(&fast);
-        for (n, name) in [(2, "Bobby"), (3, "Carol")] {
+        // Under load the writes of one millisecond number into the hundreds and thousands.
+        for (n, name, seq) in [(2, "Bobby", 200), (3, "Carol", 70_000), (4, "Diana", 0)] {
             let value = json!(name);
-            fast.edit_top_level(&path, TopLevel::Set(&value), stamp(9, n), n)
+            let stamp = Stamp { seq, ..stamp(9, n) };
+            fast.edit_top_level(&path, TopLevel::Set(&value), stamp, n)
                 .expect("fast path applies")
                 .expect("set");
-            slow.set(&path, value, stamp(9, n), n).expect("set");
+            slow.set(&path, value, stamp, n).expect("set");
+            assert_eq!(*fast.tree(), slow, "seq {seq}");
         }
         assert_eq!(address(&fast), before, "same length: no new allocation");
         assert_eq!(*fast.tree(), slow);
         let longer = json!("Christopher");
-        fast.edit_top_level(&path, TopLevel::Set(&longer), stamp(9, 4), 4)
+        fast.edit_top_level(&path, TopLevel::Set(&longer), stamp(9, 5), 5)
             .expect("fast path applies")
             .expect("set");
-        slow.set(&path, longer, stamp(9, 4), 4).expect("set");
+        slow.set(&path, longer, stamp(9, 5), 5).expect("set");
         assert_eq!(fast.text(), Some(&br#"{"name": "Christopher"}"#[..]));
         assert_eq!(*fast.tree(), slow);
     }

@@ -249,17 +249,16 @@ impl Registers {
         });
         let len = self.registers[start..]
             .iter()
-            .take_while(|register| is_below(&register.path, path))
+            .take_while(|register| is_below(&*register.path, path))
             .count();
         start..start + len
     }
 }
 
 /// Whether `path` is strictly below `ancestor` in the key tree.
-pub(crate) fn is_below(path: &str, ancestor: &str) -> bool {
-    path.len() > ancestor.len()
-        && path.starts_with(ancestor)
-        && path.as_bytes()[ancestor.len()] == b'.'
+pub(crate) fn is_below(path: impl AsRef<[u8]>, ancestor: impl AsRef<[u8]>) -> bool {
+    let (path, ancestor) = (path.as_ref(), ancestor.as_ref());
+    path.len() > ancestor.len() && path.starts_with(ancestor) && path[ancestor.len()] == b'.'
 }
 
 /// Writes a merge's content at `path`: the value, or a deletion.
