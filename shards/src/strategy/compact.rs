@@ -128,12 +128,11 @@ impl RegisterDoc {
         };
         let text = self.text()?;
         let mut out = Vec::with_capacity(64 + text.len());
-        // Writing to a Vec cannot fail.
-        let _ = write!(
-            out,
-            r#"{{"strategy":"{}","version":{version}"#,
-            strategy.name()
-        );
+        let mut int = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"strategy\":\"");
+        out.extend_from_slice(strategy.name().as_bytes());
+        out.extend_from_slice(b"\",\"version\":");
+        out.extend_from_slice(int.format(version).as_bytes());
         let mut first = true;
         for (path, stamp, changed_at) in registers(&bytes[1 + text.len()..]) {
             if changed_at <= since {
@@ -145,11 +144,15 @@ impl RegisterDoc {
             }
             out.extend_from_slice(if first { b",\"registers\":[" } else { b"," });
             first = false;
-            let _ = write!(
-                out,
-                r#"{{"path":"{path}","stamp":[{},{},{}],"#,
-                stamp.ms, stamp.seq, stamp.replica
-            );
+            out.extend_from_slice(b"{\"path\":\"");
+            out.extend_from_slice(path.as_bytes());
+            out.extend_from_slice(b"\",\"stamp\":[");
+            out.extend_from_slice(int.format(stamp.ms).as_bytes());
+            out.push(b',');
+            out.extend_from_slice(int.format(stamp.seq).as_bytes());
+            out.push(b',');
+            out.extend_from_slice(int.format(stamp.replica).as_bytes());
+            out.extend_from_slice(b"],");
             match value_at(text, path)? {
                 Some(value) => {
                     out.extend_from_slice(b"\"value\":");
