@@ -273,11 +273,15 @@ impl Connection {
     fn parse_ahead(&mut self, room: usize) {
         self.parse_some(room);
         let ids = || self.ahead.iter().flatten().filter_map(|r| r.args.get(1));
-        for id in ids() {
-            self.shard.prefetch_slot(id);
+        // Bit i: the i-th id is this shard's (PARSE_AHEAD is at most 32).
+        let mut owned = 0u32;
+        for (i, id) in ids().enumerate() {
+            owned |= u32::from(self.shard.prefetch_slot(id)) << i;
         }
-        for id in ids() {
-            self.shard.prefetch_body(id);
+        for (i, id) in ids().enumerate() {
+            if owned & (1 << i) != 0 {
+                self.shard.prefetch_body(id);
+            }
         }
     }
 
