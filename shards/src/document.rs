@@ -920,7 +920,7 @@ fn edit_element(
         Segment::Key(key) => {
             return Err(StoreError::KeyOnArray {
                 path: path.prefix_text(depth),
-                key: key.clone(),
+                key: key.to_string(),
             })
         }
     };

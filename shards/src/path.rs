@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use compact_str::CompactString;
 
 /// The most segments a path may have.
 ///
@@ -63,8 +64,9 @@ pub enum PathError {
 /// [`Index`]: Segment::Index
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
-    /// A map key that cannot be an array index.
-    Key(String),
+    /// A map key that cannot be an array index (most keys are short: held inline, parsing a
+    /// path allocates only its list of segments).
+    Key(CompactString),
     /// A canonical non-negative integer: an array index, or a map key.
     Index(usize),
 }
@@ -76,7 +78,7 @@ impl Segment {
             && (text == "0" || !text.starts_with('0'));
         match text.parse::<usize>() {
             Ok(index) if canonical => Segment::Index(index),
-            _ => Segment::Key(text.to_owned()),
+            _ => Segment::Key(CompactString::from(text)),
         }
     }
 
@@ -86,7 +88,7 @@ impl Segment {
     /// text they were parsed from.
     pub fn key(&self) -> Cow<'_, str> {
         match self {
-            Segment::Key(key) => Cow::Borrowed(key),
+            Segment::Key(key) => Cow::Borrowed(key.as_str()),
             Segment::Index(index) => Cow::Owned(index.to_string()),
         }
     }
@@ -196,7 +198,7 @@ mod tests {
     use super::*;
 
     fn key(text: &str) -> Segment {
-        Segment::Key(text.to_owned())
+        Segment::Key(CompactString::from(text))
     }
 
     #[test]
