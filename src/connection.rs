@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 
@@ -256,7 +256,7 @@ impl Connection {
                 }
             };
             ShardCounters::add(&self.shard.counters.commands, 1);
-            if let Some(close) = self.dispatch(request.args, request.inline, round) {
+            if let Some(close) = self.dispatch(request, round) {
                 return Framed::Stop(close);
             }
         }
@@ -272,7 +272,7 @@ impl Connection {
     /// HELLO, the requests that change which limits the next one is parsed under.
     fn parse_ahead(&mut self, room: usize) {
         self.parse_some(room);
-        let ids = || self.ahead.iter().flatten().filter_map(|r| r.args.get(1));
+        let ids = || self.ahead.iter().flatten().filter_map(|r| r.arg(1));
         // Bit i: the i-th id is this shard's (PARSE_AHEAD is at most 32).
         let mut owned = 0u32;
         for (i, id) in ids().enumerate() {
@@ -295,7 +295,7 @@ impl Connection {
             };
             match parse_request(&mut self.input, limits) {
                 Ok(Some(request)) => {
-                    let name = &request.args[0];
+                    let name = request.arg(0).unwrap_or_default();
                     let last =
                         name.eq_ignore_ascii_case(b"AUTH") || name.eq_ignore_ascii_case(b"HELLO");
                     self.ahead.push_back(Ok(request));
@@ -312,10 +312,9 @@ impl Connection {
         }
     }
 
-    /// Routes one request (`inline` when it came as an inline line); returns why to close when
-    /// the request ends the connection.
-    fn dispatch(&mut self, args: Vec<Bytes>, inline: bool, round: &mut Round) -> Option<Close> {
-        let name = args.first().map_or(&b""[..], |name| &name[..]);
+    /// Routes one request; returns why to close when the request ends the connection.
+    fn dispatch(&mut self, request: Request, round: &mut Round) -> Option<Close> {
+        let name = request.arg(0).unwrap_or_default();
         if looks_like_http(name) {
             return Some(Close::Refused(
                 "possible cross-protocol attack: an HTTP request was sent to the USSP port",
@@ -328,7 +327,7 @@ impl Connection {
             return None;
         }
         let config = &self.shard.shared.config;
-        let command = match command::parse(args, inline, config, self.session.id) {
+        let command = match command::parse(request, config, self.session.id) {
             Ok(command) => command,
             Err(reply) => {
                 round.push_reply(reply);

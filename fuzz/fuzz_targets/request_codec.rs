@@ -8,7 +8,7 @@
 //! arguments, encoded as bulk replies, parse back to themselves.
 #![no_main]
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use usld::protocol::{parse_request, ProtocolError, Reply, Request, RequestLimits};
 
@@ -37,12 +37,9 @@ fn tiny_limits() -> RequestLimits {
 /// of bulk replies and parsed again.
 fn check_round_trip(request: &Request) {
     let mut encoded = BytesMut::new();
-    Reply::Array(request.args.iter().cloned().map(Reply::Bulk).collect()).encode(&mut encoded, usld::protocol::reply::Protocol::Resp2);
+    Reply::Array(request.args().map(|arg| Reply::Bulk(Bytes::copy_from_slice(arg))).collect()).encode(&mut encoded, usld::protocol::reply::Protocol::Resp2);
     let parsed = parse_request(&mut encoded, &RequestLimits::authenticated(1 << 30));
-    let expected = Request {
-        args: request.args.clone(),
-        inline: false,
-    };
+    let expected = Request::new(&request.args().collect::<Vec<_>>(), false);
     assert_eq!(parsed, Ok(Some(expected)));
     assert!(encoded.is_empty(), "round trip left bytes behind");
 }
@@ -59,7 +56,7 @@ fn run(chunks: &[&[u8]], limits: &RequestLimits) -> Vec<Outcome> {
             match parse_request(&mut buf, limits) {
                 Ok(Some(request)) => {
                     assert!(buf.len() < before, "a request consumed no bytes");
-                    assert!(!request.args.is_empty(), "a request has no arguments");
+                    assert!(!request.is_empty(), "a request has no arguments");
                     check_round_trip(&request);
                     outcomes.push(Outcome::Request(request));
                 }

@@ -5,10 +5,10 @@
 //! limits that keep a client from making the server walk or allocate without
 //! bound, and the classification of each segment as a key or an array index.
 
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
-use compact_str::CompactString;
 
 /// The most segments a path may have.
 ///

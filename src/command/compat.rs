@@ -210,7 +210,7 @@ impl CommandDocs {
             }
         };
         while args.remaining() > 0 {
-            args.bytes()?;
+            args.slice()?;
         }
         Ok(CommandDocs { count })
     }

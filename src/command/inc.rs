@@ -25,12 +25,9 @@ impl Inc {
     pub fn parse(args: &mut ArgReader) -> Result<Inc, Reply> {
         let id = args.id()?;
         let path = args.path()?;
-        let raw = args.bytes()?;
+        let delta = serde_json::from_slice::<serde_json::Number>(args.slice()?);
         args.finish()?;
-        let delta = match serde_json::from_slice::<serde_json::Value>(&raw) {
-            Ok(serde_json::Value::Number(n)) => n,
-            _ => return Err(Reply::error("delta is not a number")),
-        };
+        let delta = delta.map_err(|_| Reply::error("delta is not a number"))?;
         Ok(Inc { id, path, delta })
     }
 

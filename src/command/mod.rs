@@ -25,10 +25,11 @@ pub mod sync;
 
 use bytes::Bytes;
 use serde_json::Value;
+use smallvec::SmallVec;
 use ussl_shards::{Change, ErrorKind, Outcome, Path, Store, StoreError};
 
 use crate::config::Config;
-use crate::protocol::Reply;
+use crate::protocol::{Reply, Request};
 
 pub use auth::{Auth, Hello};
 pub use compat::{Client, CommandDocs, ConfigGet, Select};
@@ -136,14 +137,10 @@ pub fn allowed_before_auth(name: &[u8]) -> bool {
 /// Parses one request's arguments into a command, or the error reply to send instead. `inline`
 /// says the request came as an inline line, where binary arguments travel as base64; `client`
 /// is the sending connection's id; `config` holds the limits arguments are checked against.
-pub fn parse(
-    args: Vec<Bytes>,
-    inline: bool,
-    config: &Config,
-    client: u64,
-) -> Result<Command, Reply> {
-    let mut args = ArgReader::new(args, inline)?;
-    let name = args.name.clone();
+pub fn parse(request: Request, config: &Config, client: u64) -> Result<Command, Reply> {
+    let mut args = ArgReader::new(request)?;
+    // A copy on the stack, since parsing takes the reader.
+    let name: SmallVec<[u8; 16]> = SmallVec::from_slice(args.name());
     let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
     let command = if is("GET") {
         Command::Doc(DocCommand::Get(Get::parse(&mut args)?))
@@ -219,10 +216,10 @@ pub fn printable(bytes: &[u8]) -> String {
 
 /// Reads a request's arguments in order and turns shortfalls into Redis-worded errors.
 pub struct ArgReader {
-    /// The command name as sent, for error messages.
-    name: Bytes,
-    /// The remaining arguments, in order.
-    args: std::vec::IntoIter<Bytes>,
+    /// The request, command name first.
+    request: Request,
+    /// The index of the next argument to read.
+    next: usize,
     /// Whether the request came as an inline line: binary arguments (Yjs updates and state
     /// vectors) are then base64 text, and so are binary replies.
     pub inline: bool,
@@ -237,15 +234,26 @@ fn utf8(bytes: &[u8]) -> Result<&str, Reply> {
 }
 
 impl ArgReader {
-    fn new(args: Vec<Bytes>, inline: bool) -> Result<ArgReader, Reply> {
-        let mut args = args.into_iter();
-        let name = args.next().ok_or_else(|| Reply::error("empty request"))?;
-        Ok(ArgReader { name, args, inline })
+    fn new(request: Request) -> Result<ArgReader, Reply> {
+        if request.is_empty() {
+            return Err(Reply::error("empty request"));
+        }
+        let inline = request.inline;
+        Ok(ArgReader {
+            request,
+            next: 1,
+            inline,
+        })
+    }
+
+    /// The command name as sent.
+    fn name(&self) -> &[u8] {
+        self.request.arg(0).unwrap_or_default()
     }
 
     /// The command name, lower-cased, as Redis names it in arity errors.
     fn lower_name(&self) -> String {
-        printable(&self.name).to_ascii_lowercase()
+        printable(self.name()).to_ascii_lowercase()
     }
 
     /// The arity error for this command.
@@ -258,24 +266,39 @@ impl ArgReader {
 
     /// How many arguments are left.
     pub fn remaining(&self) -> usize {
-        self.args.len()
+        self.request.len() - self.next
     }
 
-    /// The next argument as bytes, or the arity error.
+    /// The next argument, borrowed, or the arity error.
+    pub fn slice(&mut self) -> Result<&[u8], Reply> {
+        match self.request.arg(self.next) {
+            Some(arg) => {
+                self.next += 1;
+                Ok(arg)
+            }
+            None => Err(self.wrong_arity()),
+        }
+    }
+
+    /// The next argument as bytes of its own, for a command that keeps it, or the arity error.
     pub fn bytes(&mut self) -> Result<Bytes, Reply> {
-        let next = self.args.next();
-        next.ok_or_else(|| self.wrong_arity())
+        match self.request.arg_bytes(self.next) {
+            Some(arg) => {
+                self.next += 1;
+                Ok(arg)
+            }
+            None => Err(self.wrong_arity()),
+        }
     }
 
     /// The next argument as UTF-8 text.
     pub fn string(&mut self) -> Result<String, Reply> {
-        let bytes = self.bytes()?;
-        utf8(&bytes).map(str::to_owned)
+        utf8(self.slice()?).map(str::to_owned)
     }
 
     /// The next argument as a document id: non-empty UTF-8.
     pub fn id(&mut self) -> Result<DocId, Reply> {
-        let id = DocId::from(utf8(&self.bytes()?)?);
+        let id = DocId::from(utf8(self.slice()?)?);
         if id.is_empty() {
             return Err(Reply::error("document id must not be empty"));
         }
@@ -284,14 +307,12 @@ impl ArgReader {
 
     /// The next argument as a dotted path.
     pub fn path(&mut self) -> Result<Path, Reply> {
-        let bytes = self.bytes()?;
-        Path::parse(utf8(&bytes)?).map_err(|e| store_error(StoreError::from(e)))
+        Path::parse(utf8(self.slice()?)?).map_err(|e| store_error(StoreError::from(e)))
     }
 
     /// The next argument as an integer.
     pub fn integer(&mut self) -> Result<i64, Reply> {
-        let bytes = self.bytes()?;
-        std::str::from_utf8(&bytes)
+        std::str::from_utf8(self.slice()?)
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Reply::error("value is not an integer or out of range"))
@@ -299,8 +320,7 @@ impl ArgReader {
 
     /// The next argument as a non-negative integer that fits `usize`, named `what` in the error.
     pub fn count(&mut self, what: &str) -> Result<usize, Reply> {
-        let bytes = self.bytes()?;
-        std::str::from_utf8(&bytes)
+        std::str::from_utf8(self.slice()?)
             .ok()
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| Reply::error(format!("{what} is not a non-negative integer")))
@@ -309,12 +329,11 @@ impl ArgReader {
     /// The next argument if it equals `keyword` (case-insensitive); consumes it only then.
     pub fn keyword(&mut self, keyword: &str) -> bool {
         let matches = self
-            .args
-            .as_slice()
-            .first()
+            .request
+            .arg(self.next)
             .is_some_and(|a| a.eq_ignore_ascii_case(keyword.as_bytes()));
         if matches {
-            self.args.next();
+            self.next += 1;
         }
         matches
     }
@@ -323,19 +342,20 @@ impl ArgReader {
     /// as the string they spell when they are not JSON. Joining mirrors the inline form, where the
     /// value is the rest of the line, so a client that split an unquoted value still means it.
     pub fn value(&mut self) -> Result<Value, Reply> {
+        if self.remaining() == 1 {
+            return json_value(self.slice()?);
+        }
         json_value(&self.rest_bytes()?)
     }
 
     /// The rest of the arguments joined by single spaces, as [`ArgReader::value`] reads them;
     /// at least one must be left.
     pub fn rest_bytes(&mut self) -> Result<Bytes, Reply> {
-        if self.remaining() == 0 {
-            return Err(self.wrong_arity());
-        }
-        if self.remaining() == 1 {
+        if self.remaining() <= 1 {
             return self.bytes();
         }
-        let rest: Vec<Bytes> = self.args.by_ref().collect();
+        let rest: Vec<&[u8]> = self.request.args().skip(self.next).collect();
+        self.next = self.request.len();
         Ok(Bytes::from(rest.join(&b' ')))
     }
 
@@ -353,11 +373,12 @@ impl ArgReader {
     }
 
     /// The remaining arguments quoted, as Redis echoes them in an unknown-command error.
-    fn rest_for_error(&mut self) -> String {
-        self.args
-            .by_ref()
+    fn rest_for_error(&self) -> String {
+        self.request
+            .args()
+            .skip(self.next)
             .take(8)
-            .map(|a| format!("'{}' ", printable(&a)))
+            .map(|a| format!("'{}' ", printable(a)))
             .collect()
     }
 }

@@ -17,22 +17,85 @@
 //! never scanned), not in its bytes.
 
 use bytes::{Buf, Bytes, BytesMut};
+use smallvec::SmallVec;
 
 use super::error::ProtocolError;
 use super::inline;
 use super::limits::RequestLimits;
 
 /// One client request: the command name and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Request {
-    /// The arguments, command name first; never empty. They are slices of
-    /// the connection's read buffer, so taking them copies nothing.
-    pub args: Vec<Bytes>,
+    /// What the arguments are cut from: a multibulk request as it arrived (a slice of the
+    /// connection's read buffer, so taking it copies nothing), or an inline line's words laid
+    /// end to end.
+    bytes: Bytes,
+    /// Where each argument lies in `bytes`, command name first; never empty. Held inline for
+    /// the usual few arguments, so parsing a request allocates nothing, and an argument is
+    /// counted as a reference of its own only when a command keeps it
+    /// ([`Request::arg_bytes`]).
+    spans: SmallVec<[(usize, usize); 4]>,
     /// Whether the request came as an inline line rather than multibulk;
     /// the server may answer inline requests differently (for example in
     /// how it reports errors to a person at a prompt).
     pub inline: bool,
 }
+
+impl Request {
+    /// A request of `args` (command name first), copied end to end into one buffer.
+    pub fn new<A: AsRef<[u8]>>(args: &[A], inline: bool) -> Request {
+        let mut bytes = BytesMut::new();
+        let mut spans = SmallVec::with_capacity(args.len());
+        for arg in args {
+            let start = bytes.len();
+            bytes.extend_from_slice(arg.as_ref());
+            spans.push((start, bytes.len()));
+        }
+        Request {
+            bytes: bytes.freeze(),
+            spans,
+            inline,
+        }
+    }
+
+    /// How many arguments, the command name included.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no arguments (a parsed request always has its command name).
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Argument `index` (0 is the command name).
+    pub fn arg(&self, index: usize) -> Option<&[u8]> {
+        let &(start, end) = self.spans.get(index)?;
+        self.bytes.get(start..end)
+    }
+
+    /// Argument `index` as bytes of its own, sharing the request's buffer.
+    pub fn arg_bytes(&self, index: usize) -> Option<Bytes> {
+        let &(start, end) = self.spans.get(index)?;
+        Some(self.bytes.slice(start..end))
+    }
+
+    /// The arguments in order, command name first.
+    pub fn args(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.spans
+            .iter()
+            .map(|&(start, end)| &self.bytes[start..end])
+    }
+}
+
+/// Requests are equal when their arguments are, wherever those lie.
+impl PartialEq for Request {
+    fn eq(&self, other: &Request) -> bool {
+        self.inline == other.inline && self.args().eq(other.args())
+    }
+}
+
+impl Eq for Request {}
 
 /// Cuts the first complete request off the front of `buf`.
 ///
@@ -234,17 +297,18 @@ fn parse_multibulk(buf: &mut BytesMut, limits: &RequestLimits) -> Result<Step, P
     let bytes = buf.split_to(frame.frame_bytes).freeze();
     // The scan has validated every header, so reading them again cannot
     // fail; the limits passed here only repeat what the scan accepted.
-    let mut args = Vec::with_capacity(frame.count);
+    let mut spans = SmallVec::with_capacity(frame.count);
     let mut position = frame.args_start;
     for _ in 0..frame.count {
         let Some((len, data_start)) = read_bulk_header(&bytes, position, limits)? else {
             return Err(ProtocolError::InvalidBulkLength);
         };
-        args.push(bytes.slice(data_start..data_start + len));
+        spans.push((data_start, data_start + len));
         position = data_start + len + 2;
     }
     Ok(Step::Parsed(Request {
-        args,
+        bytes,
+        spans,
         inline: false,
     }))
 }
@@ -288,7 +352,7 @@ fn parse_inline(buf: &mut BytesMut, limits: &RequestLimits) -> Result<Step, Prot
     if args.is_empty() {
         return Ok(Step::Skipped);
     }
-    Ok(Step::Parsed(Request { args, inline: true }))
+    Ok(Step::Parsed(Request::new(&args, true)))
 }
 
 /// Whether a command's last argument is a JSON value that must stay whole
@@ -361,7 +425,7 @@ mod tests {
 
     fn args_of(input: &[u8]) -> Vec<Vec<u8>> {
         match one(input, &authenticated()) {
-            Ok(Some(request)) => request.args.iter().map(|arg| arg.to_vec()).collect(),
+            Ok(Some(request)) => request.args().map(<[u8]>::to_vec).collect(),
             other => panic!("expected one request from {input:?}, got {other:?}"),
         }
     }
@@ -388,15 +452,10 @@ mod tests {
         let request = parse_request(&mut buf, &authenticated());
         assert_eq!(
             request,
-            Ok(Some(Request {
-                args: vec![
-                    Bytes::from_static(b"SET"),
-                    Bytes::from_static(b"k"),
-                    Bytes::new(),
-                    Bytes::from_static(b"with\r\nnewline"),
-                ],
-                inline: false,
-            }))
+            Ok(Some(Request::new(
+                &[&b"SET"[..], b"k", b"", b"with\r\nnewline"],
+                false
+            )))
         );
         assert!(buf.is_empty());
     }
@@ -409,7 +468,7 @@ mod tests {
         let arg_ptr = request
             .ok()
             .flatten()
-            .map(|request| request.args[0].as_ptr());
+            .and_then(|request| request.arg(0).map(<[u8]>::as_ptr));
         assert_eq!(arg_ptr, Some(start.wrapping_add(8)));
     }
 
@@ -567,8 +626,8 @@ mod tests {
         assert_eq!(requests.len(), 1000);
         assert_eq!(error, None);
         assert_eq!(left, 0);
-        assert_eq!(requests[999].args[1], Bytes::from_static(b"999"));
-        assert_eq!(requests[998].args[1], Bytes::from_static(b"998"));
+        assert_eq!(requests[999].arg(1), Some(&b"999"[..]));
+        assert_eq!(requests[998].arg(1), Some(&b"998"[..]));
     }
 
     #[test]
