@@ -38,7 +38,7 @@ const SEQ_BYTES: usize = 3;
 
 thread_local! {
     /// Where [`RegisterDoc::store`] encodes, so that a write allocates only the final buffer.
-    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A register document, compact while small.
