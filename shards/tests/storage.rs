@@ -231,6 +231,47 @@ fn a_rewrite_compacts_the_log_while_writes_go_on() {
 }
 
 #[test]
+fn a_rewrite_batches_its_snapshots_and_is_not_due_again_after_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("one.db");
+    let options = Options {
+        rewrite_min_bytes: 1024,
+        ..Options::default()
+    };
+    let mut shard = ShardFile::open(&file, &options).expect("open");
+    let mut original = Store::new();
+    shard
+        .commit(&write_some(&mut original, "doc", 60))
+        .expect("commit");
+    assert!(shard.rewrite_due(), "the log grew past the minimum");
+    // As a shard's rewrite step sends them: many snapshots in one commit.
+    let ids = all_ids(&original);
+    let mut rewrite = vec![Record::RewriteStart];
+    rewrite.extend(ids.iter().filter_map(|id| snapshot_of(&mut original, id)));
+    rewrite.push(Record::RewriteEnd);
+    let snapshots = rewrite.len() - 2;
+    assert!(shard.commit(&rewrite).expect("rewrite").rewrite_ended);
+    while shard.delete_garbage_step().expect("delete") > 0 {}
+    drop(shard);
+    assert_eq!(
+        rows_of_kind(&file, SNAPSHOT),
+        0,
+        "no snapshot has a row to itself"
+    );
+    let batch_rows = rows_of_kind(&file, BATCH);
+    assert!(
+        batch_rows > 0 && batch_rows * 2 <= snapshots as i64,
+        "{snapshots} snapshots in {batch_rows} batch rows"
+    );
+    // Reopened, the log holds just what the rewrite wrote: no rewrite is due.
+    let shard = ShardFile::open(&file, &options).expect("reopen");
+    assert!(!shard.rewrite_due(), "a rewrite is due right after one");
+    drop(shard);
+    let mut loaded = load(&file);
+    assert_same_documents(&mut original, &mut loaded);
+}
+
+#[test]
 fn an_interrupted_rewrite_leaves_the_log_whole() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("one.db");
@@ -422,6 +463,7 @@ fn rows_of_kind(file: &Path, kind: i64) -> i64 {
         .expect("count")
 }
 
+const SNAPSHOT: i64 = 2;
 const BATCH: i64 = 6;
 
 #[test]
@@ -533,23 +575,30 @@ fn file_with(file: &Path, count: usize) -> Store {
 }
 
 #[test]
-fn a_format_1_file_is_read_and_marked_format_2() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("one.db");
-    let mut original = file_with(&file, 10);
-    // What format 1 wrote: a row per record, and user_version 1.
-    let conn = rusqlite::Connection::open(&file).expect("open");
-    assert!(unbatch(&conn, &file).expect("unbatch"));
-    conn.pragma_update(None, "user_version", 1)
-        .expect("version");
-    drop(conn);
-    let mut loaded = load(&file);
-    assert_same_documents(&mut original, &mut loaded);
-    let version: i64 = rusqlite::Connection::open(&file)
-        .expect("open")
-        .pragma_query_value(None, "user_version", |row| row.get(0))
-        .expect("version");
-    assert_eq!(version, 2);
+fn files_of_older_formats_are_read_and_marked_current() {
+    for format in [1, 2] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("one.db");
+        let mut original = file_with(&file, 10);
+        // What both wrote for these records: a row each (format 2 batched only the updates,
+        // creates and removes of pipelined commits), and their user_version.
+        let conn = rusqlite::Connection::open(&file).expect("open");
+        assert!(unbatch(&conn, &file).expect("unbatch"));
+        conn.pragma_update(None, "user_version", format)
+            .expect("version");
+        drop(conn);
+        let mut loaded = load(&file);
+        assert_same_documents(&mut original, &mut loaded);
+        let version: i64 = rusqlite::Connection::open(&file)
+            .expect("open")
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("version");
+        assert_eq!(
+            version,
+            ussl_shards::storage::FORMAT_VERSION,
+            "from format {format}"
+        );
+    }
 }
 
 #[test]

@@ -48,9 +48,9 @@ pub use shard_file::{Commit, Loaded, ShardFile};
 
 /// The file format this build writes, kept in every file's `user_version`. A file with a larger
 /// one was written by a newer usld and is refused rather than misread. Format 2 added batch rows
-/// ([`batch`]); a format 1 file is read as it is and marked 2 when opened, since this build will
-/// write batch rows to it.
-pub const FORMAT_VERSION: i64 = 2;
+/// ([`batch`]), and format 3 snapshots inside them; an older file is read as it is and marked 3
+/// when opened, since this build will write such rows to it.
+pub const FORMAT_VERSION: i64 = 3;
 
 /// The oldest format this build reads.
 pub const FORMAT_VERSION_OLDEST: i64 = 1;

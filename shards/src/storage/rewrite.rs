@@ -80,9 +80,12 @@ impl Rewrites {
             Ok(n.max(0) as u64)
         };
         let log_bytes = sum(&format!("SELECT {size} FROM log WHERE seq >= ?1"), &[cut])?;
+        // The snapshots of the last rewrite are rows of their own or inside the batch rows
+        // between its start and end; counting those batch rows whole also counts the writes
+        // made while it ran, which only puts the next rewrite off a little.
         let last_rewrite_bytes = sum(
-            &format!("SELECT {size} FROM log WHERE seq >= ?1 AND seq < ?2 AND kind = ?3"),
-            &[cut, end, row::SNAPSHOT],
+            &format!("SELECT {size} FROM log WHERE seq >= ?1 AND seq < ?2 AND kind IN (?3, ?4)"),
+            &[cut, end, row::SNAPSHOT, row::BATCH],
         )?;
         let garbage = sum("SELECT count(*) FROM log WHERE seq < ?1", &[cut])? > 0;
         Ok(Rewrites {
