@@ -491,10 +491,8 @@ impl Document {
     /// yrs bug, contained: the document stays as it was).
     pub fn encode_state(&self) -> Result<Vec<u8>, StoreError> {
         Ok(match &self.body {
-            Body::Lww(doc) => persisted::encode_registers(Strategy::Lww, self.version, &doc.tree()),
-            Body::Map(doc) => {
-                persisted::encode_registers(Strategy::CrdtMap, self.version, &doc.tree())
-            }
+            Body::Lww(doc) => register_state(doc, Strategy::Lww, self.version),
+            Body::Map(doc) => register_state(doc, Strategy::CrdtMap, self.version),
             Body::Counter(doc) => persisted::encode_counters(self.version, doc),
             Body::Set(doc) => persisted::encode_sets(self.version, doc),
             Body::Text(doc) => {
@@ -714,6 +712,13 @@ fn sorted(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         scalar => scalar.clone(),
     }
+}
+
+/// The snapshot of a register document: straight from a compact one's buffer where it can be,
+/// else from its tree.
+fn register_state(doc: &RegisterDoc, strategy: Strategy, version: u64) -> Vec<u8> {
+    doc.state(strategy, version)
+        .unwrap_or_else(|| persisted::encode_registers(strategy, version, &doc.tree()))
 }
 
 /// A live write on a register document: on the compact text when it is a SET or INC of a
