@@ -173,15 +173,22 @@ fn snapshot_of(store: &mut Store, id: &str) -> Option<Record> {
     })
 }
 
+/// A new shard file in `dir` whose log is due a rewrite once it has grown by
+/// `rewrite_min_bytes`: its path, its options and the file opened.
+fn rewritten_from(dir: &Path, rewrite_min_bytes: u64) -> (std::path::PathBuf, Options, ShardFile) {
+    let file = dir.join("one.db");
+    let options = Options {
+        rewrite_min_bytes,
+        ..Options::default()
+    };
+    let shard = ShardFile::open(&file, &options).expect("open");
+    (file, options, shard)
+}
+
 #[test]
 fn a_rewrite_compacts_the_log_while_writes_go_on() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("one.db");
-    let options = Options {
-        rewrite_min_bytes: 4096,
-        ..Options::default()
-    };
-    let mut shard = ShardFile::open(&file, &options).expect("open");
+    let (file, _, mut shard) = rewritten_from(dir.path(), 4096);
     let mut original = Store::new();
     let mut records = write_some(&mut original, "doc", 40);
     for i in 0..200u64 {
@@ -233,12 +240,7 @@ fn a_rewrite_compacts_the_log_while_writes_go_on() {
 #[test]
 fn a_rewrite_batches_its_snapshots_and_is_not_due_again_after_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("one.db");
-    let options = Options {
-        rewrite_min_bytes: 1024,
-        ..Options::default()
-    };
-    let mut shard = ShardFile::open(&file, &options).expect("open");
+    let (file, options, mut shard) = rewritten_from(dir.path(), 1024);
     let mut original = Store::new();
     shard
         .commit(&write_some(&mut original, "doc", 60))

@@ -123,15 +123,10 @@ impl RegisterDoc {
     /// `None` for a tree, and where the scanner does not follow the text (a key JSON must
     /// escape, a register below an array or a missing map); the caller takes the general path.
     pub fn update_since(&self, strategy: Strategy, version: u64, since: u64) -> Option<Vec<u8>> {
-        let RegisterDoc::Small(bytes) = self else {
-            return None;
-        };
-        let text = self.text()?;
-        let mut out = Vec::with_capacity(64 + text.len());
         let mut int = itoa::Buffer::new();
-        put_head(&mut out, &mut int, strategy, version);
+        let (text, encoded, mut out) = self.persisted_head(strategy, version, &mut int)?;
         let mut first = true;
-        for (path, stamp, changed_at) in registers(&bytes[1 + text.len()..]) {
+        for (path, stamp, changed_at) in registers(encoded) {
             if changed_at <= since {
                 continue;
             }
@@ -168,17 +163,12 @@ impl RegisterDoc {
     /// `None` for a tree, and for a register path JSON must escape; the caller takes the general
     /// path.
     pub fn state(&self, strategy: Strategy, version: u64) -> Option<Vec<u8>> {
-        let RegisterDoc::Small(bytes) = self else {
-            return None;
-        };
-        let text = self.text()?;
-        let mut out = Vec::with_capacity(96 + text.len());
         let mut int = itoa::Buffer::new();
-        put_head(&mut out, &mut int, strategy, version);
+        let (text, encoded, mut out) = self.persisted_head(strategy, version, &mut int)?;
         out.extend_from_slice(b",\"root\":");
         out.extend_from_slice(text);
         let mut first = true;
-        for (path, stamp, changed_at) in registers(&bytes[1 + text.len()..]) {
+        for (path, stamp, changed_at) in registers(encoded) {
             let path = plain_path(path)?;
             out.extend_from_slice(if first {
                 b",\"registers\":[[\""
@@ -199,14 +189,26 @@ impl RegisterDoc {
         out.push(b'}');
         Some(out)
     }
-}
 
-/// Writes the opening of a persisted object, `{"strategy":"<name>","version":<version>`.
-fn put_head(out: &mut Vec<u8>, int: &mut itoa::Buffer, strategy: Strategy, version: u64) {
-    out.extend_from_slice(b"{\"strategy\":\"");
-    out.extend_from_slice(strategy.name().as_bytes());
-    out.extend_from_slice(b"\",\"version\":");
-    out.extend_from_slice(int.format(version).as_bytes());
+    /// A compact document's text and encoded registers, and a buffer holding the opening of a
+    /// persisted object, `{"strategy":"<name>","version":<version>`; `None` for a tree.
+    fn persisted_head(
+        &self,
+        strategy: Strategy,
+        version: u64,
+        int: &mut itoa::Buffer,
+    ) -> Option<(&[u8], &[u8], Vec<u8>)> {
+        let RegisterDoc::Small(bytes) = self else {
+            return None;
+        };
+        let text = self.text()?;
+        let mut out = Vec::with_capacity(96 + text.len());
+        out.extend_from_slice(b"{\"strategy\":\"");
+        out.extend_from_slice(strategy.name().as_bytes());
+        out.extend_from_slice(b"\",\"version\":");
+        out.extend_from_slice(int.format(version).as_bytes());
+        Some((text, &bytes[1 + text.len()..], out))
+    }
 }
 
 /// Writes a stamp as persisted updates and snapshots hold it, `[ms,seq,replica]`.
