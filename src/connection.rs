@@ -32,8 +32,10 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// client's burst cannot build an unbounded reply buffer.
 const ROUND_REQUESTS_MAX: usize = 1024;
 
-/// Requests parsed ahead of routing, whose documents are prefetched together.
+/// Requests parsed ahead of routing, whose documents are prefetched together (at most 32:
+/// [`Connection::parse_ahead`] keeps a bit for each in a `u32`).
 const PARSE_AHEAD: usize = 16;
+const _: () = assert!(PARSE_AHEAD <= 32);
 
 /// Why a connection ends.
 #[derive(Debug)]
@@ -273,7 +275,7 @@ impl Connection {
     fn parse_ahead(&mut self, room: usize) {
         self.parse_some(room);
         let ids = || self.ahead.iter().flatten().filter_map(|r| r.arg(1));
-        // Bit i: the i-th id is this shard's (PARSE_AHEAD is at most 32).
+        // Bit i: the i-th id is this shard's.
         let mut owned = 0u32;
         for (i, id) in ids().enumerate() {
             owned |= u32::from(self.shard.prefetch_slot(id)) << i;
