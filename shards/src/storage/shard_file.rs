@@ -121,9 +121,9 @@ impl ShardFile {
             .in_file(&self.path)
     }
 
-    /// Appends `records` in one transaction, in order: each run of updates, creates and removes
-    /// in batch rows, snapshots and rewrite markers as rows of their own. On error nothing of them is
-    /// written and the caller keeps them to try again.
+    /// Appends `records` in one transaction, in order: each run of updates, creates, snapshots
+    /// and removes in batch rows, rewrite markers as rows of their own. On error nothing of them
+    /// is written and the caller keeps them to try again.
     pub fn commit(&mut self, records: &[Record]) -> Result<Commit, StorageError> {
         let file = &self.path;
         let tx = self
