@@ -34,7 +34,7 @@ impl Merge {
         Ok(Merge {
             id,
             update,
-            inline: args.inline,
+            inline: args.inline(),
         })
     }
 

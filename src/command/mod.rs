@@ -220,9 +220,6 @@ pub struct ArgReader {
     request: Request,
     /// The index of the next argument to read.
     next: usize,
-    /// Whether the request came as an inline line: binary arguments (Yjs updates and state
-    /// vectors) are then base64 text, and so are binary replies.
-    pub inline: bool,
 }
 
 /// A document id as a command holds it: most ids fit inline, so parsing one allocates nothing.
@@ -238,12 +235,13 @@ impl ArgReader {
         if request.is_empty() {
             return Err(Reply::error("empty request"));
         }
-        let inline = request.inline;
-        Ok(ArgReader {
-            request,
-            next: 1,
-            inline,
-        })
+        Ok(ArgReader { request, next: 1 })
+    }
+
+    /// Whether the request came as an inline line: binary arguments (Yjs updates and state
+    /// vectors) are then base64 text, and so are binary replies.
+    pub fn inline(&self) -> bool {
+        self.request.inline
     }
 
     /// The command name as sent.

@@ -40,7 +40,7 @@ impl Sync {
         Ok(Sync {
             id,
             state_vector,
-            inline: args.inline,
+            inline: args.inline(),
         })
     }
 
