@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -26,6 +27,13 @@ pub const REQUEST_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
 /// Default capacity of each shard-to-shard channel, in messages (each message is one connection's
 /// batch of commands for that shard), so a slow shard pushes back instead of queueing without bound.
 pub const CROSS_SHARD_QUEUE_DEFAULT: usize = 1024;
+/// Default microseconds a pinned shard that ran out of work keeps polling, yielding its core
+/// between polls, before it sleeps: long enough that a client's next request, or the other
+/// shard's reply, usually arrives before the shard would sleep, so it is not woken from the
+/// kernel (Seastar's `--idle-poll-time-us` is the same knob). Measured in bench/RESULTS.md.
+pub const IDLE_SPIN_US_DEFAULT: u64 = 200;
+/// Longest idle spin accepted: beyond a millisecond it is a busy loop, not a wait.
+pub const IDLE_SPIN_MAX: Duration = Duration::from_millis(1);
 /// Default most notices (change events, pattern announcements) one shard queues for the others
 /// before its clients' writes wait.
 pub const CROSS_SHARD_NOTICES_DEFAULT: usize = 65_536;
@@ -124,6 +132,10 @@ pub struct Args {
     #[arg(long)]
     pub no_pin: bool,
 
+    /// Microseconds a pinned shard out of work keeps looking, yielding its core, before it sleeps [default: 200]
+    #[arg(long, env = "USSL_IDLE_SPIN_US")]
+    pub idle_spin_us: Option<u64>,
+
     /// Most simultaneous client connections [default: 10000]
     #[arg(long, env = "USSL_MAX_CLIENTS")]
     pub max_clients: Option<usize>,
@@ -188,6 +200,7 @@ struct FileConfig {
     no_tcp: Option<bool>,
     no_ws: Option<bool>,
     no_pin: Option<bool>,
+    idle_spin_us: Option<u64>,
     shards: Option<usize>,
     max_clients: Option<usize>,
     max_request_bytes: Option<usize>,
@@ -228,6 +241,9 @@ pub struct Config {
     pub shards: usize,
     /// Whether each shard's thread is pinned to one core.
     pub pin_shards: bool,
+    /// How long a pinned shard that ran out of work polls again, yielding its core between
+    /// polls, before it sleeps until woken (`--idle-spin-us`; see `server::idle_spin`).
+    pub idle_spin: Duration,
     /// Most simultaneous client connections.
     pub clients_max: usize,
     /// Most bytes one authenticated request may hold.
@@ -295,6 +311,11 @@ impl Config {
             password: args.password.or(file.password).filter(|p| !p.is_empty()),
             shards,
             pin_shards: !(args.no_pin || file.no_pin.unwrap_or(false)),
+            idle_spin: Duration::from_micros(
+                args.idle_spin_us
+                    .or(file.idle_spin_us)
+                    .unwrap_or(IDLE_SPIN_US_DEFAULT),
+            ),
             clients_max: args
                 .max_clients
                 .or(file.max_clients)
@@ -342,6 +363,13 @@ impl Config {
         }
         if self.request_bytes_max < 1024 {
             bail!("--max-request-bytes must be at least 1024");
+        }
+        if self.idle_spin > IDLE_SPIN_MAX {
+            bail!(
+                "--idle-spin-us must be at most {}, got {}",
+                IDLE_SPIN_MAX.as_micros(),
+                self.idle_spin.as_micros()
+            );
         }
         if self.cross_shard_queue == 0 {
             bail!("--cross-shard-queue must be at least 1");
@@ -446,6 +474,26 @@ mod tests {
             config.db.as_deref(),
             Some(Path::new("/var/lib/ussl/data.db"))
         );
+    }
+
+    #[test]
+    fn idle_spin_comes_from_flag_or_file_and_is_bounded() {
+        assert_eq!(
+            parse(&[]).expect("defaults").idle_spin,
+            Duration::from_micros(IDLE_SPIN_US_DEFAULT)
+        );
+        assert_eq!(
+            parse(&["--idle-spin-us", "0"]).expect("valid").idle_spin,
+            Duration::ZERO
+        );
+        let dir = std::env::temp_dir().join(format!("usld-config-spin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("ussl.toml");
+        std::fs::write(&file, "idle_spin_us = 40\n").expect("write");
+        let config = parse(&["-c", file.to_str().expect("utf-8 path")]).expect("valid");
+        assert_eq!(config.idle_spin, Duration::from_micros(40));
+        let err = parse(&["--idle-spin-us", "1001"]).expect_err("too long");
+        assert!(err.to_string().contains("--idle-spin-us"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use futures_channel::oneshot;
@@ -27,7 +28,7 @@ const IO_MEMORY_BYTES: usize = 64 * 1024;
 /// How long a shard waits for all the others to connect at start-up before giving up: far more
 /// than a healthy start needs (about a second for 32 shards on two cores), so it only turns a
 /// shard that never started into a clear error instead of a hang.
-const STARTUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(config: Config) -> anyhow::Result<()> {
@@ -44,6 +45,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     let shards = config.shards;
     let pin_shards = config.pin_shards;
+    let config_idle_spin = config.idle_spin;
     let queue = config.cross_shard_queue;
     let (inits, writers) = persist::start(&config)?;
     let inits = Arc::new(Mutex::new(inits.into_iter().map(Some).collect::<Vec<_>>()));
@@ -63,7 +65,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     } else {
         PoolPlacement::Unbound(shards)
     };
-    let handles = LocalExecutorPoolBuilder::new(placement)
+    let handles = idle_spin(LocalExecutorPoolBuilder::new(placement), config_idle_spin)
         .name("usld-shard")
         .io_memory(IO_MEMORY_BYTES)
         .on_all_shards(move || {
@@ -189,6 +191,25 @@ async fn connect_mesh(id: usize, mesh: &Mesh, stop: &mut oneshot::Receiver<()>) 
         ))
     };
     futures_lite::future::or(connect, futures_lite::future::or(stopped, timeout)).await
+}
+
+/// Sets how long a shard that ran out of work keeps polling before it sleeps (`--idle-spin-us`).
+///
+/// A shard with nothing to run sleeps in the kernel until a client or another shard wakes it, and
+/// each sleep and wake costs system calls and two context switches. With two shards on two cores
+/// beside the load generator, half of each shard's requests wait on the other shard's reply, so
+/// each shard ran dry and slept many thousand times a second (3 `io_uring_enter` per request
+/// against 0.5 with one shard); with one client, every request waited for a sleeping shard to be
+/// woken, once or twice. Polling a little longer catches most of those arrivals awake. The
+/// vendored glommio yields the core between polls (vendor/README.md), so the spin does not keep
+/// a client or another shard from running on that core. glommio spins pinned executors only;
+/// zero sleeps at once.
+fn idle_spin(builder: LocalExecutorPoolBuilder, spin: Duration) -> LocalExecutorPoolBuilder {
+    if spin.is_zero() {
+        builder
+    } else {
+        builder.spin_before_park(spin)
+    }
 }
 
 /// One executor per shard, pinned round-robin to the online CPUs, so `--shards` may exceed the

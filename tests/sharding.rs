@@ -82,7 +82,10 @@ fn start(shards: usize) -> Server {
 }
 
 fn connections_read_each_others_writes(shards: usize) {
-    let server = start(shards);
+    check_each_others_writes(start(shards), shards);
+}
+
+fn check_each_others_writes(server: Server, shards: usize) {
     let mut clients = connections(&server, shards);
     write_all(&mut clients);
     read_all(&mut clients);
@@ -115,6 +118,13 @@ fn every_shard_owns_documents(shards: usize) {
 #[test]
 fn two_shards_connections_read_each_others_writes() {
     connections_read_each_others_writes(2);
+}
+
+/// With `--idle-spin-us 0` a shard out of work sleeps at once, so every reply from the other
+/// shard has to wake it (the default spin catches most replies awake).
+#[test]
+fn two_shards_that_sleep_at_once_read_each_others_writes() {
+    check_each_others_writes(Server::start(&["--shards", "2", "--idle-spin-us", "0"]), 2);
 }
 
 #[test]

@@ -1506,6 +1506,12 @@ impl LocalExecutor {
                         break t.unwrap();
                     } else {
                         while !this.reactor.spin_poll_io().unwrap() {
+                            // usld: give the core to any other runnable thread between
+                            // polls (a client, another shard on the same core), so spinning
+                            // before parking waits without taking a core from them.
+                            if !spin_before_park.is_zero() {
+                                std::thread::yield_now();
+                            }
                             if pre_time.elapsed() > spin_before_park {
                                 this.parker
                                     .park()
