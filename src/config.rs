@@ -27,7 +27,7 @@ pub const REQUEST_BYTES_MAX_DEFAULT: usize = 64 * 1024 * 1024;
 /// Default capacity of each shard-to-shard channel, in messages (each message is one connection's
 /// batch of commands for that shard), so a slow shard pushes back instead of queueing without bound.
 pub const CROSS_SHARD_QUEUE_DEFAULT: usize = 1024;
-/// Default microseconds a pinned shard that ran out of work keeps polling, yielding its core
+/// Default microseconds a shard that ran out of work keeps polling, yielding its core
 /// between polls, before it sleeps: long enough that a client's next request, or the other
 /// shard's reply, usually arrives before the shard would sleep, so it is not woken from the
 /// kernel (Seastar's `--idle-poll-time-us` is the same knob). Measured in bench/RESULTS.md.
@@ -132,7 +132,7 @@ pub struct Args {
     #[arg(long)]
     pub no_pin: bool,
 
-    /// Microseconds a pinned shard out of work keeps looking, yielding its core, before it sleeps [default: 200]
+    /// Microseconds a shard out of work keeps looking, yielding its core, before it sleeps [default: 200]
     #[arg(long, env = "USSL_IDLE_SPIN_US")]
     pub idle_spin_us: Option<u64>,
 
@@ -241,7 +241,7 @@ pub struct Config {
     pub shards: usize,
     /// Whether each shard's thread is pinned to one core.
     pub pin_shards: bool,
-    /// How long a pinned shard that ran out of work polls again, yielding its core between
+    /// How long a shard that ran out of work polls again, yielding its core between
     /// polls, before it sleeps until woken (`--idle-spin-us`; see `server::idle_spin`).
     pub idle_spin: Duration,
     /// Most simultaneous client connections.

@@ -202,8 +202,8 @@ async fn connect_mesh(id: usize, mesh: &Mesh, stop: &mut oneshot::Receiver<()>) 
 /// against 0.5 with one shard); with one client, every request waited for a sleeping shard to be
 /// woken, once or twice. Polling a little longer catches most of those arrivals awake. The
 /// vendored glommio yields the core between polls (vendor/README.md), so the spin does not keep
-/// a client or another shard from running on that core. glommio spins pinned executors only;
-/// zero sleeps at once.
+/// a client or another shard from running on that core, pinned or not (`--no-pin`). Zero sleeps
+/// at once.
 fn idle_spin(builder: LocalExecutorPoolBuilder, spin: Duration) -> LocalExecutorPoolBuilder {
     if spin.is_zero() {
         builder

@@ -127,6 +127,12 @@ fn two_shards_that_sleep_at_once_read_each_others_writes() {
     check_each_others_writes(Server::start(&["--shards", "2", "--idle-spin-us", "0"]), 2);
 }
 
+/// Unpinned shards (`--no-pin`) spin before sleeping too, on threads the kernel may move.
+#[test]
+fn two_unpinned_shards_read_each_others_writes() {
+    check_each_others_writes(Server::start(&["--shards", "2", "--no-pin"]), 2);
+}
+
 #[test]
 fn two_shards_keys_gathers_ids_from_every_shard() {
     keys_gathers_every_shard(2);
