@@ -45,7 +45,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     let shards = config.shards;
     let pin_shards = config.pin_shards;
-    let config_idle_spin = config.idle_spin;
+    let spin = config.idle_spin;
     let queue = config.cross_shard_queue;
     let (inits, writers) = persist::start(&config)?;
     let inits = Arc::new(Mutex::new(inits.into_iter().map(Some).collect::<Vec<_>>()));
@@ -65,7 +65,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     } else {
         PoolPlacement::Unbound(shards)
     };
-    let handles = idle_spin(LocalExecutorPoolBuilder::new(placement), config_idle_spin)
+    let handles = idle_spin(LocalExecutorPoolBuilder::new(placement), spin)
         .name("usld-shard")
         .io_memory(IO_MEMORY_BYTES)
         .on_all_shards(move || {
