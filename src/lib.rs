@@ -9,8 +9,9 @@
 //!    [`protocol::inline`]) and replies become bytes ([`protocol::reply`]).
 //! 4. [`command`]: arguments become a typed command; connection-level commands are answered
 //!    where the connection lives.
-//! 5. [`router`] and [`pipeline`]: a document command goes to the shard that owns the document,
-//!    batched per shard, and its reply comes back into the connection's order.
+//! 5. [`router`], [`pipeline`] and [`forward`]: a document command goes to the shard that owns
+//!    the document, batched per shard with the other connections' commands of the same turn, and
+//!    its reply comes back into the connection's order.
 //! 6. [`shard`]: the owner applies the command to its documents (the `ussl_shards` crate).
 //! 7. [`persist`]: with `--db`, the change is committed to the shard's SQLite file by its writer
 //!    thread, and the reply waits for that commit.
@@ -27,6 +28,7 @@
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod forward;
 pub mod listener;
 pub mod mesh;
 pub mod persist;

@@ -1,9 +1,10 @@
 //! Keeping a connection's replies in request order while its commands run on different shards.
 //!
 //! A connection parses every complete request it has buffered into one [`Round`]. Commands for
-//! documents this shard owns run at once; commands for other shards are queued per shard and sent
-//! as one batch each; `KEYS` and `INFO` take a part from every shard. Each request gets a
-//! [`Slot`] saying where its reply will come from, and [`Round::finish`] fills the slots in order.
+//! documents this shard owns run at once; commands for other shards are gathered per shard and
+//! handed to [`crate::forward`], which sends them with the other connections' rounds of the
+//! turn; `KEYS` and `INFO` take a part from every shard. Each request gets a [`Slot`] saying
+//! where its reply will come from, and [`Round::finish`] fills the slots in order.
 //! Per-shard order is kept because each shard applies its batch in order, which is all a
 //! connection can observe: two commands on one document always go to the same shard.
 //!
@@ -203,8 +204,8 @@ impl Round {
             .collect()
     }
 
-    /// Sends the queued batches, waits for their outputs (and, with `--db`, for the commit of
-    /// the round's local writes), and returns every reply in request order.
+    /// Hands the gathered ops to their shards, waits for their outputs (and, with `--db`, for
+    /// the commit of the round's local writes), and returns every reply in request order.
     pub async fn finish(mut self, shard: &Shard) -> Vec<Reply> {
         self.flush_splices(shard);
         // Registered before the first yield, so the commit's outcome cannot slip past.
@@ -213,21 +214,14 @@ impl Round {
             barrier.flush();
             commit
         });
-        let mut pending = Vec::new();
-        for (to, ops) in self.outgoing.into_iter().enumerate() {
-            if !ops.is_empty() {
-                let count = ops.len();
-                pending.push((to, count, shard.send(to, ops).await));
-            }
-        }
+        let pending: Vec<_> = (self.outgoing.into_iter().enumerate())
+            .filter(|(_, ops)| !ops.is_empty())
+            .map(|(to, ops)| (to, ops.len(), shard.forward(to, ops)))
+            .collect();
         let mut outputs: Vec<Vec<Option<OpOutput>>> =
             (0..shard.count).map(|_| Vec::new()).collect();
         for (to, count, receiver) in pending {
-            let received = match receiver {
-                Some(receiver) => receiver.await.ok(),
-                None => None,
-            };
-            outputs[to] = match received {
+            outputs[to] = match receiver.await.ok() {
                 Some(list) => list.into_iter().map(Some).collect(),
                 // The shard is gone (shutting down): every op sent there gets an error.
                 None => (0..count).map(|_| None).collect(),

@@ -2,10 +2,11 @@
 //! it and results back.
 //!
 //! Shards talk over glommio's channel mesh: one bounded, lock-free single-producer channel for
-//! every ordered pair of shards. A connection sends each remote shard one [`ShardMessage`] per
-//! round holding all its commands for that shard, in request order, so a pipeline of N commands
-//! costs one message per shard, not N. Results come back on a oneshot channel, which wakes the
-//! connection's task on its own executor.
+//! every ordered pair of shards. A shard sends each other shard one [`ShardMessage`] per turn of
+//! its event loop, holding every command its connections queued for that shard in the turn, each
+//! connection's in request order ([`crate::forward`]), so a pipeline of N commands costs at most
+//! one message per shard, not N. Results come back on a oneshot channel, which wakes the
+//! sending shard's task that hands each connection its part.
 
 use futures_channel::oneshot;
 use ussl_shards::hash::owner_shard;

@@ -139,6 +139,7 @@ async fn run_shard(
     }
     for to in (0..count).filter(|&to| to != id) {
         glommio::spawn_local(std::rc::Rc::clone(&shard).drain_link(to)).detach();
+        glommio::spawn_local(std::rc::Rc::clone(&shard).drain_forwards(to)).detach();
     }
     glommio::spawn_local(std::rc::Rc::clone(&shard).sweep_expired()).detach();
     let sweeper = shard.subscribers.borrow().sweeper();

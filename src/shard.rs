@@ -24,6 +24,7 @@ use ussl_shards::{json_text, Change, Edit, Path, Store};
 use crate::command::{
     outcome_reply, store_error, DocCommand, DocId, Presence as PresenceCommand, Splice,
 };
+use crate::forward::Forwards;
 use crate::persist::barrier::{Barrier, Failure};
 use crate::persist::writer::Outcome;
 use crate::persist::{self, ShardInit};
@@ -71,6 +72,8 @@ pub struct Shard {
     pub counters: ShardCounters,
     /// `senders[to]`: the channel to shard `to` (`None` for this shard).
     senders: Vec<Option<ConnectedSender<ShardMessage>>>,
+    /// Rounds' ops waiting to be sent to their owners.
+    forwards: Forwards,
     /// Server-wide configuration and counters.
     pub shared: Arc<Shared>,
 }
@@ -121,6 +124,7 @@ impl Shard {
             links: Links::new(count, notices_max),
             counters: ShardCounters::default(),
             senders,
+            forwards: Forwards::new(count),
             shared,
         };
         (shard, outcomes)
@@ -663,21 +667,29 @@ impl Shard {
         }
     }
 
-    /// Sends a batch of ops to shard `to` and returns where its outputs will arrive. Waits only
-    /// when that shard's channel is full, which is the back-pressure the bounded mesh provides.
-    pub async fn send(
-        &self,
-        to: usize,
-        ops: Vec<ShardOp>,
-    ) -> Option<oneshot::Receiver<Vec<OpOutput>>> {
-        let (reply, outputs) = oneshot::channel();
-        let message = ShardMessage::Batch { ops, reply };
-        match self.send_message(to, message).await {
-            Ok(()) => Some(outputs),
-            Err(e) => {
-                tracing::warn!(from = self.id, to, error = %e, "shard channel closed");
-                None
+    /// Queues one round's ops for shard `to` (see [`crate::forward`]) and returns where their
+    /// outputs will arrive.
+    pub fn forward(&self, to: usize, ops: Vec<ShardOp>) -> oneshot::Receiver<Vec<OpOutput>> {
+        self.forwards.queue(to, ops)
+    }
+
+    /// Sends the rounds queued for shard `to` as one batch per turn, for as long as this shard
+    /// runs. Waits only when that shard's channel is full, which is the back-pressure the bounded
+    /// mesh provides. Once that shard is gone, every round sent there learns it from its receiver.
+    pub async fn drain_forwards(self: Rc<Self>, to: usize) {
+        loop {
+            let mut batch = self.forwards.next_batch(to).await;
+            let (reply, outputs) = oneshot::channel();
+            let ops = std::mem::take(&mut batch.ops);
+            if let Err(e) = self
+                .send_message(to, ShardMessage::Batch { ops, reply })
+                .await
+            {
+                tracing::debug!(from = self.id, to, error = %e, "shard channel closed");
+                batch.answer(None);
+                continue;
             }
+            glommio::spawn_local(async move { batch.answer(outputs.await.ok()) }).detach();
         }
     }
 
