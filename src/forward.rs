@@ -1,8 +1,8 @@
-//! Step 4b of the request path: commands for documents other shards own, gathered over one turn
-//! of this shard's executor and sent to each owner as one message.
+//! Part of step 5 of the request path: commands for documents other shards own, gathered over
+//! one turn of this shard's executor and sent to each owner as one message.
 //!
-//! Under many clients a shard reads from many connections in one turn, and most of their rounds
-//! hold a command for the other shards. Sent alone, each round would cost a channel message and a
+//! Under many clients a shard reads from many connections in one turn, and many of their rounds
+//! hold a command for another shard. Sent alone, each round would cost a channel message and a
 //! wake of the connection's task from the owner's thread. Here each round's ops are queued per
 //! destination, and one drain task per destination sends everything queued as one batch
 //! ([`Shard::drain_forwards`](crate::shard::Shard::drain_forwards)): the first round of a turn
@@ -37,6 +37,7 @@ struct Queue {
 
 /// The ops of one drained batch and the rounds they came from.
 pub struct Gathered {
+    /// Every round's ops, in order; the drain task takes them to send.
     pub ops: Vec<ShardOp>,
     rounds: Vec<(usize, oneshot::Sender<Vec<OpOutput>>)>,
 }

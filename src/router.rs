@@ -1,4 +1,4 @@
-//! Step 4 of the request path: which shard owns a document, and the messages that carry work to
+//! Step 5 of the request path: which shard owns a document, and the messages that carry work to
 //! it and results back.
 //!
 //! Shards talk over glommio's channel mesh: one bounded, lock-free single-producer channel for

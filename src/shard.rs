@@ -1,4 +1,4 @@
-//! Step 5 of the request path: a shard, one pinned glommio executor that owns a slice of the
+//! Step 6 of the request path: a shard, one pinned glommio executor that owns a slice of the
 //! documents (those whose id hashes to it) and serves the connections the kernel gave it.
 //!
 //! Document state sits in a `RefCell<Store>` that only this thread touches; it is borrowed for one

@@ -1,4 +1,4 @@
-//! Step 3 of the request path: a request's arguments become a typed [`Command`].
+//! Step 4 of the request path: a request's arguments become a typed [`Command`].
 //!
 //! One command, one file, one struct with `parse` and an `apply`. This enum only dispatches: it
 //! says where a command runs. Document commands ([`DocCommand`]) run on the shard that owns the

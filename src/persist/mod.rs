@@ -1,4 +1,4 @@
-//! Step 6 of the request path with `--db`: an applied change is persisted before it is
+//! Step 7 of the request path with `--db`: an applied change is persisted before it is
 //! acknowledged.
 //!
 //! - [`startup`]: before the shards start, the database is locked, checked, re-homed to the shard
