@@ -213,8 +213,11 @@ fn idle_spin(builder: LocalExecutorPoolBuilder, spin: Duration) -> LocalExecutor
     }
 }
 
-/// One executor per shard, pinned round-robin to the online CPUs, so `--shards` may exceed the
-/// number of cores (several shards then share a core).
+/// One executor per shard, pinned round-robin to the CPUs this process may run on, so
+/// `--shards` may exceed the number of cores (several shards then share a core). Those are the
+/// online CPUs that its affinity allows: started under `taskset -c 1`, systemd's
+/// `CPUAffinity=` or a container's cpuset, the default of one shard per available core pins
+/// that shard to CPU 1, not to CPU 0, which the operator kept for something else.
 ///
 /// Pinning keeps a shard's data in one core's caches, which pays on a machine that runs usld
 /// alone. On a machine shared with other busy processes it costs: a pinned shard cannot move
@@ -223,7 +226,12 @@ fn idle_spin(builder: LocalExecutorPoolBuilder, spin: Duration) -> LocalExecutor
 /// to the kernel.
 fn pinned(shards: usize) -> anyhow::Result<PoolPlacement> {
     let online = CpuSet::online().map_err(topology_error)?;
-    let mut cpus: Vec<usize> = online.iter().map(|l| l.cpu).collect();
+    let allowed = allowed_cpus();
+    let mut cpus: Vec<usize> = online
+        .iter()
+        .map(|l| l.cpu)
+        .filter(|cpu| allowed.as_ref().is_none_or(|allowed| allowed.contains(cpu)))
+        .collect();
     cpus.sort_unstable();
     if cpus.is_empty() {
         return Ok(PoolPlacement::Unbound(shards));
@@ -236,6 +244,26 @@ fn pinned(shards: usize) -> anyhow::Result<PoolPlacement> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(topology_error)?;
     Ok(PoolPlacement::Custom(sets))
+}
+
+/// The CPUs the calling thread may run on (at start-up, before any shard is pinned: the
+/// process's own affinity), or `None` when the kernel does not say.
+fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: `cpu_set_t` is a plain bit array, for which all zeroes is a valid (empty) value;
+    // `sched_getaffinity` writes at most `size_of::<cpu_set_t>()` bytes into it, and `CPU_ISSET`
+    // reads bits below `CPU_SETSIZE` only.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return None;
+        }
+        let cpus = usize::try_from(libc::CPU_SETSIZE).unwrap_or(0);
+        Some(
+            (0..cpus)
+                .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+                .collect(),
+        )
+    }
 }
 
 fn topology_error(e: glommio::GlommioError<()>) -> anyhow::Error {

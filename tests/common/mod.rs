@@ -82,9 +82,29 @@ impl Server {
     /// Starts `usld` as [`Server::start`] does, run from directory `dir` (when given) with the
     /// environment variables `env` set.
     pub fn start_in(dir: Option<&std::path::Path>, env: &[(&str, &str)], extra: &[&str]) -> Server {
+        Server::start_with(|port| Server::try_start_in(port, dir, env, extra))
+    }
+
+    /// Starts `usld` as [`Server::start`] does, under `taskset -c cpus`: a process its operator
+    /// allowed only some of the machine's CPUs.
+    pub fn start_on_cpus(cpus: &str, extra: &[&str]) -> Server {
+        Server::start_with(|port| {
+            let usld = usld_command(port);
+            let mut command = Command::new(require_tool("taskset"));
+            command
+                .args(["-c", cpus])
+                .arg(usld.get_program())
+                .args(usld.get_args())
+                .args(extra);
+            Server::spawn_and_wait(command, port)
+        })
+    }
+
+    /// Calls `try_start` with a free port until a server starts, a bounded number of times.
+    fn start_with(try_start: impl Fn(u16) -> Result<Server, String>) -> Server {
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match Server::try_start_in(free_port(), dir, env, extra) {
+            match try_start(free_port()) {
                 Ok(server) => return server,
                 Err(e) => failures.push(e),
             }
@@ -474,9 +494,14 @@ impl Server {
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
+        command.envs(env.iter().copied()).args(extra);
+        Server::spawn_and_wait(command, port)
+    }
+
+    /// Runs `command`, a server on `port`, and waits until it answers `PING`; `Err` with its
+    /// exit status when the process exits first.
+    fn spawn_and_wait(mut command: Command, port: u16) -> Result<Server, String> {
         let child = command
-            .envs(env.iter().copied())
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
