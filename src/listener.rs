@@ -24,8 +24,10 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// How long a start waits for a listener that is going away to release the port.
 const PORT_RELEASE_WAIT: Duration = Duration::from_secs(2);
 
-/// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`.
-/// Without this check a second usld would silently share the port with the first. The probe
+/// Checks that no other process serves `addr`, before the shards bind it with `SO_REUSEPORT`,
+/// and returns the address they are to bind. Without this check a second usld would silently
+/// share the port with the first. Port 0 asks the kernel for a free port: the probe's is
+/// returned, so that every shard binds that one port instead of each getting its own. The probe
 /// sets `SO_REUSEADDR` (as the shards' sockets do), so connections of a previous run still in
 /// TIME_WAIT do not make a restart fail; only a live listener does. It binds without listening:
 /// a listening probe would accept (and, closing, reset) a client that connects meanwhile.
@@ -35,14 +37,19 @@ const PORT_RELEASE_WAIT: Duration = Duration::from_secs(2);
 /// listening socket open until then. A restart right after a stop found the port taken in
 /// about one start in four (`usld --shards 1` after a `--shards 2` that served clients), so the
 /// probe is repeated for up to [`PORT_RELEASE_WAIT`] before the port is reported in use.
-pub fn check_port_free(addr: SocketAddr) -> std::io::Result<()> {
+pub fn check_port_free(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     let deadline = Instant::now() + PORT_RELEASE_WAIT;
     loop {
-        match socket(addr)?.bind(&addr.into()) {
+        let probe = socket(addr)?;
+        match probe.bind(&addr.into()) {
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            result => return result,
+            Err(e) => return Err(e),
+            Ok(()) => {
+                let port = probe.local_addr()?.as_socket().map_or(0, |a| a.port());
+                return Ok(SocketAddr::new(addr.ip(), port));
+            }
         }
     }
 }

@@ -31,11 +31,14 @@ const IO_MEMORY_BYTES: usize = 64 * 1024;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server until SIGINT or SIGTERM.
-pub fn run(config: Config) -> anyhow::Result<()> {
+pub fn run(mut config: Config) -> anyhow::Result<()> {
     let tcp_addr = config
         .tcp_addr
         .ok_or_else(|| anyhow!("no TCP listener configured"))?;
-    listener::check_port_free(tcp_addr).with_context(|| format!("cannot listen on {tcp_addr}"))?;
+    let tcp_addr = listener::check_port_free(tcp_addr)
+        .with_context(|| format!("cannot listen on {tcp_addr}"))?;
+    // With `--tcp-port 0`, the port the kernel picked: the one logged and shown by INFO.
+    config.tcp_addr = Some(tcp_addr);
     if let Some(port) = config.ws_port {
         tracing::warn!(
             port,

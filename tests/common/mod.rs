@@ -100,6 +100,33 @@ impl Server {
         })
     }
 
+    /// Starts `usld --tcp-port 0` (the kernel picks the port) with the given flags and waits
+    /// until it answers `PING` on the port its listening sockets hold.
+    pub fn start_on_any_port(extra: &[&str]) -> Server {
+        let child = usld_command(0)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn usld");
+        let mut server = Server { child, port: 0 };
+        let start = Instant::now();
+        loop {
+            if let Some(status) = server.child.try_wait().expect("try_wait") {
+                panic!("usld exited at start-up: {status}");
+            }
+            if let Some(&port) = listening_ports(server.pid()).first() {
+                if answers_ping(port) {
+                    server.port = port;
+                    return server;
+                }
+            }
+            assert!(start.elapsed() < WAIT, "usld did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Calls `try_start` with a free port until a server starts, a bounded number of times.
     fn start_with(try_start: impl Fn(u16) -> Result<Server, String>) -> Server {
         let mut failures = Vec::new();
@@ -520,6 +547,44 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The local port of each TCP socket process `pid` listens on (one per shard), read from
+/// `/proc`: the sockets among its descriptors whose state in `/proc/net/tcp` is `LISTEN`.
+pub fn listening_ports(pid: u32) -> Vec<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                .filter_map(|target| {
+                    let target = target.to_str()?;
+                    Some(
+                        target
+                            .strip_prefix("socket:[")?
+                            .strip_suffix(']')?
+                            .to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut ports = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(&"0A"), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            if inodes.iter().any(|own| own == inode) {
+                let port = local.rsplit(':').next().unwrap_or_default();
+                ports.push(u16::from_str_radix(port, 16).expect("a hex port"));
+            }
+        }
+    }
+    ports
 }
 
 /// Whether a server on `port` answers `PING` now. A connection that fails in any way (refused,

@@ -1,0 +1,42 @@
+//! The TCP port: `--tcp-port 0` gives every shard the one port the kernel picked, and a port
+//! another server holds is refused with the address named.
+
+mod common;
+
+use common::{listening_ports, ok, run_bounded, usld_command, Server};
+
+/// With `--tcp-port 0` every shard listens on the same port (the kernel's pick), which `INFO`
+/// reports, and connections to it reach every shard and see each other's writes.
+#[test]
+fn port_zero_gives_every_shard_one_port() {
+    let server = Server::start_on_any_port(&["--shards", "2"]);
+    let ports = listening_ports(server.pid());
+    assert_eq!(ports, vec![server.port; 2], "each shard's listening port");
+    assert_ne!(server.port, 0);
+
+    let info = server.connect().cmd(&["INFO", "server"]).text();
+    assert!(
+        info.contains(&format!("tcp_port:{}\r\n", server.port)),
+        "{info}"
+    );
+    let mut clients = server.connect_each_shard(2);
+    assert_eq!(clients[0].cmd(&["SET", "doc:1", "n", "1"]), ok());
+    assert_eq!(clients[1].cmd(&["GET", "doc:1", "PATH", "n"]).text(), "1");
+}
+
+/// A second server on a port the first listens on exits at start with an error naming the
+/// address, and the first keeps serving.
+#[test]
+fn a_port_in_use_is_refused_with_its_address() {
+    let server = Server::start(&[]);
+    let mut client = server.connect();
+    assert_eq!(client.cmd(&["SET", "doc:1", "n", "1"]), ok());
+    let output = run_bounded(&mut usld_command(server.port), b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{}", server.port)),
+        "{stderr}"
+    );
+    assert_eq!(client.cmd(&["GET", "doc:1", "PATH", "n"]).text(), "1");
+}
