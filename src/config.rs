@@ -70,7 +70,8 @@ pub struct Args {
     #[arg(long, env = "USSL_BIND")]
     pub bind: Option<String>,
 
-    /// Log level: error, warn, info, debug, trace, or a tracing filter [default: info]
+    /// Log level: off, error, warn, info, debug, trace, or a tracing filter such as
+    /// usld=debug,info [default: info]
     #[arg(long, env = "USSL_LOG_LEVEL")]
     pub log_level: Option<String>,
 
@@ -355,6 +356,7 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        check_log_level(&self.log_level)?;
         if !(1..=1024).contains(&self.shards) {
             bail!("--shards must be between 1 and 1024, got {}", self.shards);
         }
@@ -415,6 +417,28 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
 
+/// The levels `--log-level` takes by name.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// `--log-level` is a level, or a tracing filter each of whose directives is a level or names
+/// one (`usld=debug,info`). A bare word that is neither (`verbose`, `warnn`) would be read as a
+/// filter for a module of that name and log nothing at all, so it is refused instead.
+fn check_log_level(filter: &str) -> anyhow::Result<()> {
+    let is_level = |word: &str| {
+        LOG_LEVELS
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(word.trim()))
+    };
+    let directives = filter.split(',').all(|d| is_level(d) || d.contains('='));
+    if !directives || tracing_subscriber::EnvFilter::try_new(filter).is_err() {
+        bail!(
+            "--log-level {filter:?} is neither a level ({}) nor a filter such as usld=debug,info",
+            LOG_LEVELS.join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,6 +459,27 @@ mod tests {
         assert_eq!(config.tcp_addr.map(|a| a.port()), Some(7000));
         assert_eq!(config.shards, 2);
         assert_eq!(config.clients_max, 5);
+    }
+
+    #[test]
+    fn log_levels_and_filters_are_taken_and_other_words_refused() {
+        for good in [
+            "info",
+            "WARN",
+            "off",
+            "usld=debug,info",
+            "usld::server=trace",
+        ] {
+            let config = parse(&["--log-level", good]).expect(good);
+            assert_eq!(config.log_level, good);
+        }
+        for bad in ["verbose", "warnn", "", "info,nosuchlevel", "usld=loud"] {
+            let err = parse(&["--log-level", bad]).expect_err(bad);
+            assert!(
+                format!("{err:#}").contains("is neither a level"),
+                "{bad}: {err:#}"
+            );
+        }
     }
 
     #[test]
