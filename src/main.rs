@@ -26,7 +26,7 @@ fn main() {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     if let Err(e) = usld::server::run(config) {
-        tracing::error!("{e:#}");
+        // Once, on stderr, where the log goes too; printed even with `--log-level off`.
         eprintln!("usld: {e:#}");
         std::process::exit(1);
     }

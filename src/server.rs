@@ -25,6 +25,9 @@ use crate::shared::Shared;
 /// every usld on the machine shares that budget.
 const IO_MEMORY_BYTES: usize = 64 * 1024;
 
+/// The locked-memory limit (`ulimit -l`) below which glommio refuses to start an executor.
+const MEMLOCK_MIN_BYTES: u64 = 512 * 1024;
+
 /// How long a shard waits for all the others to connect at start-up before giving up: far more
 /// than a healthy start needs (about a second for 32 shards on two cores), so it only turns a
 /// shard that never started into a clear error instead of a hang.
@@ -32,6 +35,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(mut config: Config) -> anyhow::Result<()> {
+    check_memlock_limit()?;
     let tcp_addr = config
         .tcp_addr
         .ok_or_else(|| anyhow!("no TCP listener configured"))?;
@@ -247,6 +251,31 @@ fn pinned(shards: usize) -> anyhow::Result<PoolPlacement> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(topology_error)?;
     Ok(PoolPlacement::Custom(sets))
+}
+
+/// Refuses to start, saying what to raise, when the locked-memory limit is below what each
+/// shard's io_uring needs. glommio checks it too, but only once the shards start, with an error
+/// that names neither the limit nor the fix.
+fn check_memlock_limit() -> anyhow::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` into `limit`, which outlives the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0 {
+        return Ok(());
+    }
+    let current = limit.rlim_cur;
+    if current != libc::RLIM_INFINITY && current < MEMLOCK_MIN_BYTES {
+        anyhow::bail!(
+            "the locked-memory limit is {} KiB, and each shard needs {} KiB for io_uring: raise \
+             it (`ulimit -l 8192` in a shell, `LimitMEMLOCK=infinity` in a systemd unit, \
+             `--ulimit memlock=-1` for docker run)",
+            current / 1024,
+            MEMLOCK_MIN_BYTES / 1024
+        );
+    }
+    Ok(())
 }
 
 /// The CPUs the calling thread may run on (at start-up, before any shard is pinned: the

@@ -1,5 +1,6 @@
-//! The TCP port: `--tcp-port 0` gives every shard the one port the kernel picked, and a port
-//! another server holds is refused with the address named.
+//! Starting to listen: `--tcp-port 0` gives every shard the one port the kernel picked; a port
+//! another server holds, or a locked-memory limit too small for io_uring, is refused at start
+//! with a message that names it.
 
 mod common;
 
@@ -39,4 +40,23 @@ fn a_port_in_use_is_refused_with_its_address() {
         "{stderr}"
     );
     assert_eq!(client.cmd(&["GET", "doc:1", "PATH", "n"]).text(), "1");
+}
+
+/// Under a locked-memory limit too small for io_uring, usld exits at start with a message that
+/// names the limit and how to raise it.
+#[test]
+fn a_low_locked_memory_limit_is_refused_with_the_fix() {
+    let usld = usld_command(common::free_port());
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "ulimit -l 64 && exec \"$0\" \"$@\""])
+        .arg(usld.get_program())
+        .args(usld.get_args());
+    let output = run_bounded(&mut command, b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the locked-memory limit is 64 KiB") && stderr.contains("LimitMEMLOCK"),
+        "{stderr}"
+    );
 }
