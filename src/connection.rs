@@ -383,11 +383,18 @@ impl Connection {
 }
 
 impl Connection {
-    /// Notes a document this connection sets presence on, so that it can be cleared on close;
-    /// refuses a new one past `--max-subscriptions` documents.
+    /// Notes a document this connection sets presence on, so that it can be cleared on close,
+    /// and forgets one it clears (`DATA null`), which frees its place; refuses a new one past
+    /// `--max-subscriptions` documents.
     fn remember_presence(&mut self, command: &command::Presence) -> Result<(), Reply> {
-        let setting = command.data.as_ref().is_some_and(|data| !data.is_null());
-        if !setting || self.presence_ids.contains(&command.id) {
+        let Some(data) = &command.data else {
+            return Ok(());
+        };
+        if data.is_null() {
+            self.presence_ids.retain(|id| *id != command.id);
+            return Ok(());
+        }
+        if self.presence_ids.contains(&command.id) {
             return Ok(());
         }
         let limit = self.shard.shared.config.subscriptions_max;

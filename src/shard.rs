@@ -259,10 +259,12 @@ impl Shard {
             let mut store = self.store.borrow_mut();
             persist::record(barrier, &mut store, id, change, &expired, now_ms);
         }
+        // The documents found expired expired before this change: a write to an expired id
+        // starts a new document, and its subscribers must see the old one go first.
+        self.publish_expired(expired);
         if let (Some(id), Some(change), false) = (id, change, destinations.is_empty()) {
             self.publish_change(id, change, destinations, now_ms);
         }
-        self.publish_expired(expired);
     }
 
     /// Renders `change` of document `id` (owned here, changed just now) as an event and sends it

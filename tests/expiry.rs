@@ -91,3 +91,29 @@ fn writes_keep_the_ttl_and_a_write_after_expiry_starts_afresh() {
         .contains("keys=1,expires=0"));
     assert_eq!(client.cmd(&["GET", "cart"]), bulk("{\"owner\": \"bob\"}"));
 }
+
+/// A write that lands on an expired document before the sweep removes it starts a new one; its
+/// subscribers hear the old one expire first, so replaying events in order leaves the new
+/// document in place. (When the sweep comes first the order is the same, by another path.)
+#[test]
+fn subscribers_hear_the_expiry_before_the_write_that_follows_it() {
+    let server = Server::start(&["--shards", "1"]);
+    let mut subscriber = server.connect();
+    subscriber.subscribe(&["ex:*"]);
+    let mut writer = server.connect();
+    assert_eq!(writer.cmd(&["CREATE", "ex:0", "TTL", "30"]), ok());
+    assert_eq!(subscriber.event().2["op"], json!("create"));
+    std::thread::sleep(Duration::from_millis(40));
+    assert_eq!(writer.cmd(&["SET", "ex:0", "a", "1"]), ok());
+    let (_, id, first) = subscriber.event();
+    assert_eq!(
+        (id.as_str(), first),
+        ("ex:0", json!({"op": "expire", "id": "ex:0"}))
+    );
+    let (_, _, second) = subscriber.event();
+    assert_eq!(
+        (&second["op"], &second["value"], &second["version"]),
+        (&json!("set"), &json!(1), &json!(1))
+    );
+    assert_eq!(writer.cmd(&["GET", "ex:0"]), bulk("{\"a\": 1}"));
+}

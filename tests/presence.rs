@@ -119,6 +119,16 @@ fn presence_is_bounded_in_size_and_documents() {
         .cmd(&["PRESENCE", "c", "DATA", "1"])
         .is_error("ERR a connection may hold presence on at most 2 documents"));
     assert_eq!(presence(&mut client, "c"), json!({}));
+    // Clearing presence on a document frees its place for another.
+    assert_eq!(client.cmd(&["PRESENCE", "a", "DATA", "null"]), ok());
+    assert_eq!(client.cmd(&["PRESENCE", "c", "DATA", "1"]), ok());
+    assert_eq!(
+        presence(&mut client, "c").as_object().map(|o| o.len()),
+        Some(1)
+    );
+    assert!(client
+        .cmd(&["PRESENCE", "a", "DATA", "1"])
+        .is_error("ERR a connection may hold presence on at most 2 documents"));
     assert!(client
         .cmd(&["PRESENCE", "a", "CURSOR", "1"])
         .is_error("ERR syntax error"));
