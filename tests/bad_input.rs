@@ -211,3 +211,30 @@ fn a_closed_client_frees_its_slot_under_max_clients() {
     assert_eq!(newcomer.cmd(&["GET", "marker"]), bulk(MARKER));
     assert_eq!(second.cmd(&["GET", "marker"]), bulk(MARKER));
 }
+
+/// JSON nested deeper than 127 levels is refused with an error, inline and multibulk, instead
+/// of being stored as the string of its text; 127 levels are stored as JSON.
+#[test]
+fn json_nested_too_deep_is_refused() {
+    let server = server_with_marker(&[]);
+    let mut client = server.connect();
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert_eq!(client.cmd(&["SET", "deep", "v", &nested(127)]), ok());
+    assert_eq!(
+        client.cmd(&["GET", "deep", "PATH", "v"]).text(),
+        nested(127).replace("][", "], [")
+    );
+    let refused = "ERR value is JSON nested more than 127 levels deep";
+    assert!(client
+        .cmd(&["SET", "deep", "v", &nested(128)])
+        .is_error(refused));
+    let deep_map = format!("{}1{}", r#"{"a":"#.repeat(200), "}".repeat(200));
+    assert!(client
+        .inline(&format!("SET deep v {deep_map}"))
+        .is_error(refused));
+    assert!(client
+        .cmd(&["PUSH", "list", "items", &nested(130)])
+        .is_error(refused));
+    assert_eq!(client.cmd(&["GET", "list"]), bulk("null"));
+    server.assert_serving("marker", MARKER);
+}

@@ -381,12 +381,26 @@ impl ArgReader {
     }
 }
 
-/// A value argument: JSON when it parses as JSON, else the UTF-8 string it spells.
+/// Deepest nesting of arrays and objects a JSON value may have: serde_json's recursion limit.
+const JSON_DEPTH_MAX: usize = 127;
+
+/// A value argument: JSON when it parses as JSON, else the UTF-8 string it spells; JSON nested
+/// deeper than [`JSON_DEPTH_MAX`] is refused.
 pub fn json_value(bytes: &[u8]) -> Result<Value, Reply> {
     // Plain words (`Alice`, `ON`) are the common non-JSON value; text whose first character
     // cannot begin JSON skips the parser, whose error path allocates a message.
     let parsed = if may_begin_json(bytes) {
-        serde_json::from_slice(bytes).ok()
+        match serde_json::from_slice(bytes) {
+            Ok(value) => Some(value),
+            // JSON deeper than the parser goes: storing its text as a string would keep a
+            // different value from the one sent, so it is refused.
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                return Err(Reply::error(format!(
+                    "value is JSON nested more than {JSON_DEPTH_MAX} levels deep"
+                )));
+            }
+            Err(_) => None,
+        }
     } else {
         None
     };
@@ -471,5 +485,16 @@ mod tests {
         assert_eq!(value("12 apples"), json!("12 apples"));
         assert_eq!(value(""), json!(""));
         assert!(json_value(b"\xff\xfe").is_err());
+    }
+
+    #[test]
+    fn json_deeper_than_the_limit_is_refused_not_taken_as_text() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(value(&nested(JSON_DEPTH_MAX)).is_array());
+        let refused = json_value(nested(JSON_DEPTH_MAX + 1).as_bytes()).expect_err("too deep");
+        assert_eq!(
+            refused,
+            Reply::error("value is JSON nested more than 127 levels deep")
+        );
     }
 }
