@@ -328,6 +328,10 @@ impl Connection {
             ));
             return None;
         }
+        if let Some(refused) = command::transaction::refuse(name, &mut self.session.in_multi) {
+            round.push_reply(refused);
+            return None;
+        }
         let config = &self.shard.shared.config;
         let command = match command::parse(request, config, self.session.id) {
             Ok(command) => command,

@@ -26,6 +26,9 @@ pub struct Session {
     pub lib_ver: Option<String>,
     /// The RESP version replies are encoded in; `HELLO 3` switches to RESP3.
     pub protocol: Protocol,
+    /// A refused `MULTI` awaits its `EXEC` or `DISCARD`: the commands between are refused too
+    /// (see [`crate::command::transaction`]).
+    pub in_multi: bool,
 }
 
 impl Session {
@@ -40,6 +43,7 @@ impl Session {
             lib_name: None,
             lib_ver: None,
             protocol: Protocol::Resp2,
+            in_multi: false,
         }
     }
 }

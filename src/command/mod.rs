@@ -22,6 +22,7 @@ pub mod set;
 pub mod splice;
 pub mod subscribe;
 pub mod sync;
+pub mod transaction;
 
 use bytes::Bytes;
 use serde_json::Value;

@@ -9,7 +9,8 @@ PROTOCOL is 2 (RESP2, `protocol=2`) or `default` (whatever redis.Redis() does un
 sends `HELLO 3` on connect).
 
 basic: ping, SET/GET of a JSON document through execute_command and r.get, INC, and a
-non-transactional pipeline of 100 commands whose replies come back in order.
+non-transactional pipeline of 100 commands whose replies come back in order, and a default
+(MULTI/EXEC) pipeline that raises usld's no-transactions error without applying its command.
 auth: redis.Redis(password=...) authenticates and writes; a wrong password raises
 AuthenticationError; no password at all gets the NOAUTH error on the first command.
 Exits non-zero on the first failed check; prints "redis-py <mode>: ok" when all pass.
@@ -43,6 +44,15 @@ def basic(port, options):
     check(len(replies) == 100, f"pipeline answered {len(replies)} replies")
     check(replies[0::2] == list(range(1, 51)), f"pipeline INC replies {replies[0::2]}")
     check(replies[1::2] == [str(i) for i in range(1, 51)], "pipeline GET replies")
+    transaction = r.pipeline()
+    transaction.execute_command("SET", "tx", "n", 1)
+    try:
+        transaction.execute()
+        raise SystemExit("a MULTI/EXEC pipeline did not raise")
+    except redis.exceptions.ResponseError as e:
+        check("no transactions" in str(e), f"MULTI/EXEC pipeline error: {e}")
+    check(r.execute_command("GET", "tx") == "null", "the MULTI/EXEC pipeline's SET was applied")
+    check(r.execute_command("SET", "tx", "n", 2), "SET after the refused MULTI/EXEC")
     try:
         r.execute_command("NOPE")
         raise SystemExit("unknown command did not raise")
