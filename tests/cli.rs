@@ -66,6 +66,22 @@ fn one_shot_error_reply_exits_non_zero() {
     assert!(stderr(&raw).starts_with("ERR"), "{}", stderr(&raw));
 }
 
+/// ussl reads RESP2 only: `HELLO 3` is refused before it is sent, and the connection goes on
+/// answering in RESP2.
+#[test]
+fn hello_3_is_refused_by_ussl_itself() {
+    let server = Server::start(&[]);
+    let output = run(ussl(server.port).args(["-c", "HELLO 3"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("ussl reads RESP2 replies only"),
+        "{}",
+        stderr(&output)
+    );
+    let piped = run_bounded(&mut ussl(server.port), b"HELLO 3\nSET h n 1\nGET h\n");
+    assert_eq!(stdout(&piped), "OK\n{\"n\": 1}\n");
+}
+
 #[test]
 fn unreachable_server_is_a_clear_message() {
     let port = free_port();

@@ -96,6 +96,11 @@ fn history_is_kept_across_sessions_without_passwords() {
     let mut first = prompt(server.port, &home);
     run(&mut first, "SET h n 41", &["+OK"]);
     run(&mut first, "AUTH not-remembered", &["(error)"]);
+    run(
+        &mut first,
+        "hello 2 auth default not-remembered-either",
+        &["usld"],
+    );
     run(&mut first, "INC h n 1", &["42"]);
     first.send_line("exit").expect("type exit");
     assert_eq!(exit_code(first), 0);
@@ -107,7 +112,7 @@ fn history_is_kept_across_sessions_without_passwords() {
     );
     assert!(
         !saved.contains("not-remembered"),
-        "AUTH lines must not be saved: {saved}"
+        "AUTH and HELLO ... AUTH lines must not be saved: {saved}"
     );
 
     // In a new session, Up recalls the last command of the previous one; Enter runs it again.

@@ -70,6 +70,33 @@ fn client_getname_returns_the_name_set() {
     assert_eq!(client.cmd(&["CLIENT", "GETNAME"]), bulk("worker-7"));
 }
 
+/// Names with spaces, newlines or other characters outside printable ASCII are refused by
+/// `CLIENT SETNAME` and by `HELLO ... SETNAME` alike (which then changes nothing), as in Redis.
+#[test]
+fn client_names_must_be_printable_without_spaces() {
+    let server = Server::start(&[]);
+    let mut client = server.connect();
+    let refused = "ERR Client names cannot contain spaces, newlines or special characters.";
+    for bad in ["has space", "new\nline", "caf\u{e9}"] {
+        assert!(
+            client.cmd(&["CLIENT", "SETNAME", bad]).is_error(refused),
+            "{bad:?}"
+        );
+        assert!(
+            client
+                .cmd(&["HELLO", "3", "SETNAME", bad])
+                .is_error(refused),
+            "{bad:?}"
+        );
+    }
+    // The refused HELLO switched nothing: replies are still RESP2.
+    assert_eq!(client.cmd(&["CLIENT", "GETNAME"]), Resp::Bulk(None));
+    assert!(!client
+        .cmd(&["HELLO", "2", "SETNAME", "ok-name"])
+        .is_error(""));
+    assert_eq!(client.cmd(&["CLIENT", "GETNAME"]), bulk("ok-name"));
+}
+
 #[test]
 fn client_id_is_an_integer_distinct_per_connection() {
     let server = Server::start(&[]);

@@ -94,7 +94,7 @@ impl Hello {
             if args.keyword("AUTH") {
                 hello.auth = Some((args.string()?, args.bytes()?));
             } else if args.keyword("SETNAME") {
-                hello.setname = Some(args.string()?);
+                hello.setname = Some(super::compat::client_name(args)?);
             } else {
                 return Err(args.syntax_error());
             }

@@ -46,12 +46,24 @@ pub enum Client {
     Info,
 }
 
+/// Reads a connection name (`CLIENT SETNAME`, `HELLO ... SETNAME`): printable ASCII without
+/// spaces, as Redis requires, so that `CLIENT INFO`'s space-separated fields stay readable.
+pub fn client_name(args: &mut ArgReader) -> Result<String, Reply> {
+    let name = args.string()?;
+    if name.chars().any(|c| !('!'..='~').contains(&c)) {
+        return Err(Reply::error(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    Ok(name)
+}
+
 impl Client {
     /// Parses `CLIENT SETNAME|GETNAME|ID|SETINFO|INFO ...`.
     pub fn parse(args: &mut ArgReader) -> Result<Client, Reply> {
         let sub = args.string()?;
         let client = match sub.to_ascii_uppercase().as_str() {
-            "SETNAME" => Client::SetName(args.string()?),
+            "SETNAME" => Client::SetName(client_name(args)?),
             "GETNAME" => Client::GetName,
             "ID" => Client::Id,
             "INFO" => Client::Info,
@@ -74,11 +86,6 @@ impl Client {
     pub fn apply(self, session: &mut Session) -> Reply {
         match self {
             Client::SetName(name) => {
-                if name.contains(' ') {
-                    return Reply::error(
-                        "Client names cannot contain spaces, newlines or special characters.",
-                    );
-                }
                 session.name = (!name.is_empty()).then_some(name);
                 Reply::ok()
             }

@@ -8,7 +8,8 @@ struct Entry {
     summary: &'static str,
 }
 
-/// The commands of the USSP protocol table, in the seed README's order.
+/// The commands of the USSP protocol table, in the seed README's order, then the ones usld
+/// added (PULL, SPLICE, SYNC, MERGE, ECHO) beside their kin.
 const COMMANDS: &[Entry] = &[
     Entry {
         name: "AUTH",
@@ -51,9 +52,29 @@ const COMMANDS: &[Entry] = &[
         summary: "append to an array",
     },
     Entry {
+        name: "PULL",
+        syntax: "PULL <id> <path> <value>",
+        summary: "remove a value from a set, or equal elements from an array",
+    },
+    Entry {
         name: "INC",
         syntax: "INC <id> <path> <delta>",
         summary: "add to a number",
+    },
+    Entry {
+        name: "SPLICE",
+        syntax: "SPLICE <id> <field> <index> <delete_count> [text]",
+        summary: "edit a crdt-text field at a position (code points)",
+    },
+    Entry {
+        name: "SYNC",
+        syntax: "SYNC <id> [state_vector]",
+        summary: "what a replica is missing, and the server's state vector",
+    },
+    Entry {
+        name: "MERGE",
+        syntax: "MERGE <id> <update>",
+        summary: "hand in a replica's edits",
     },
     Entry {
         name: "PRESENCE",
@@ -64,6 +85,11 @@ const COMMANDS: &[Entry] = &[
         name: "PING",
         syntax: "PING",
         summary: "health check",
+    },
+    Entry {
+        name: "ECHO",
+        syntax: "ECHO <message>",
+        summary: "answer the message",
     },
     Entry {
         name: "KEYS",
@@ -102,7 +128,7 @@ pub fn text(topic: Option<&str>) -> String {
                 "  quit, exit        leave (Ctrl-D too)\n",
                 "  Ctrl-C            stop a subscription stream or a waiting command\n",
                 "\nValues are JSON; text that is not JSON is stored as a string. Quote words with\n",
-                "spaces: SET user:1 name \"Alice Smith\". History is kept in ~/.ussl_history.\n",
+                "spaces: SET user:1 name \"Alice Smith\". History: ~/.ussl_history or $USSL_HISTFILE.\n",
             ));
             out
         }

@@ -73,11 +73,17 @@ pub fn run(session: &mut Session, interrupt: &Arc<AtomicBool>) -> i32 {
 /// the words that leave would make Up in the next session recall "quit" instead of a command.
 const NOT_REMEMBERED: &[&str] = &["AUTH", "QUIT", "EXIT"];
 
-/// Adds a line to the history and appends it to the file, except blank lines and
-/// [`NOT_REMEMBERED`] ones.
+/// Adds a line to the history and appends it to the file, except blank lines,
+/// [`NOT_REMEMBERED`] ones and `HELLO ... AUTH user password`.
 fn remember(editor: &mut DefaultEditor, history: Option<&PathBuf>, line: &str) {
-    let first = line.split_whitespace().next().unwrap_or("");
-    if first.is_empty() || NOT_REMEMBERED.iter().any(|w| first.eq_ignore_ascii_case(w)) {
+    let mut words = line.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let hello_auth =
+        first.eq_ignore_ascii_case("HELLO") && words.any(|w| w.eq_ignore_ascii_case("AUTH"));
+    if first.is_empty()
+        || hello_auth
+        || NOT_REMEMBERED.iter().any(|w| first.eq_ignore_ascii_case(w))
+    {
         return;
     }
     if editor.add_history_entry(line).unwrap_or(false) {

@@ -91,6 +91,11 @@ impl Session {
         let name = String::from_utf8_lossy(first).to_ascii_uppercase();
         match name.as_str() {
             "QUIT" | "EXIT" => return Outcome::Quit,
+            // The server would answer, and push, in RESP3 from then on, which ussl cannot read.
+            "HELLO" if args.get(1).is_some_and(|version| version.as_ref() == b"3") => {
+                eprintln!("ussl: ussl reads RESP2 replies only; HELLO 3 would switch to RESP3");
+                return Outcome::Error;
+            }
             "HELP" => {
                 let topic = args.get(1).map(|t| String::from_utf8_lossy(t).into_owned());
                 write_stdout(&help::text(topic.as_deref()));
