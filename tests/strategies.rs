@@ -159,3 +159,26 @@ fn lww_pull_removes_equal_elements_from_an_array() {
         Resp::Error(_)
     ));
 }
+
+/// A write inside an element of a `crdt-set` that does not fit names the element's own path
+/// (`items.0.s`) in its error, and changes nothing.
+#[test]
+fn errors_inside_a_set_element_name_its_path() {
+    let server = Server::start(&[]);
+    let mut client = server.connect();
+    assert_eq!(client.cmd(&["CREATE", "cs", "STRATEGY", "crdt-set"]), ok());
+    assert_eq!(
+        client.inline(r#"PUSH cs items {"n": 1, "s": "x", "arr": [1]}"#),
+        int(1)
+    );
+    assert!(client
+        .cmd(&["INC", "cs", "items.0.s", "1"])
+        .is_error("WRONGTYPE path 'items.0.s' holds a string, not a number"));
+    assert!(client
+        .cmd(&["SET", "cs", "items.0.arr.5", "1"])
+        .is_error("ERR index 5 is out of range for the array at 'items.0.arr' (length 1)"));
+    assert_eq!(
+        client.cmd(&["GET", "cs"]),
+        bulk(r#"{"items": [{"n": 1, "s": "x", "arr": [1]}]}"#)
+    );
+}

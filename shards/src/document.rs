@@ -953,44 +953,55 @@ fn edit_element(
             _ => {}
         }
     }
-    // Edit a copy of the element under a one-key wrapper, with the path inside the element.
-    let inner = std::iter::once("e".to_owned())
+    // Edit a copy of the element under a one-key wrapper, with the path inside the element;
+    // errors name the element's own path instead of the wrapper's key.
+    const WRAPPER: &str = "e";
+    let inner = std::iter::once(WRAPPER.to_owned())
         .chain(segments[depth + 1..].iter().map(|s| s.key().into_owned()))
         .collect::<Vec<_>>()
         .join(".");
     let inner = Path::parse(&inner)?;
-    let mut wrapper = json!({ "e": old });
-    let (outcome, changed) = match edit {
-        Edit::Set(value) => {
-            value::set(&mut wrapper, &inner, value)?;
-            (Outcome::Done, true)
-        }
-        Edit::Delete => {
-            let deleted = value::delete(&mut wrapper, &inner)?;
-            (Outcome::Deleted(deleted), deleted)
-        }
-        Edit::Push(value) => (
-            Outcome::Length(value::push(&mut wrapper, &inner, value)?),
-            true,
-        ),
-        Edit::Pull(value) => {
-            let removed = value::pull(&mut wrapper, &inner, &value)?;
-            (Outcome::Removed(removed), removed > 0)
-        }
-        Edit::Increment(delta) => (
-            Outcome::Number(value::increment(&mut wrapper, &inner, &delta)?),
-            true,
-        ),
-        Edit::Splice { .. } => return Err(splice_refused(Strategy::CrdtSet)),
-    };
+    let mut wrapper = json!({ WRAPPER: old });
+    let edited = edit_wrapped(&mut wrapper, &inner, edit);
+    let (outcome, changed) =
+        edited.map_err(|e| e.rebased(WRAPPER, &path.prefix_text(depth + 1)))?;
     if changed {
         let edited = wrapper
             .as_object_mut()
-            .and_then(|map| map.remove("e"))
+            .and_then(|map| map.remove(WRAPPER))
             .unwrap_or(Value::Null);
         set.replace(position, edited, stamper.next(), version);
     }
     Ok((outcome, changed))
+}
+
+/// `edit` applied at `inner` in `wrapper`, as on an `lww` value: the outcome, and whether it
+/// changed anything.
+fn edit_wrapped(
+    wrapper: &mut Value,
+    inner: &Path,
+    edit: Edit,
+) -> Result<(Outcome, bool), StoreError> {
+    Ok(match edit {
+        Edit::Set(value) => {
+            value::set(wrapper, inner, value)?;
+            (Outcome::Done, true)
+        }
+        Edit::Delete => {
+            let deleted = value::delete(wrapper, inner)?;
+            (Outcome::Deleted(deleted), deleted)
+        }
+        Edit::Push(value) => (Outcome::Length(value::push(wrapper, inner, value)?), true),
+        Edit::Pull(value) => {
+            let removed = value::pull(wrapper, inner, &value)?;
+            (Outcome::Removed(removed), removed > 0)
+        }
+        Edit::Increment(delta) => (
+            Outcome::Number(value::increment(wrapper, inner, &delta)?),
+            true,
+        ),
+        Edit::Splice { .. } => return Err(splice_refused(Strategy::CrdtSet)),
+    })
 }
 
 fn not_a_set(edit: Edit) -> StoreError {

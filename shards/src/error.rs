@@ -157,6 +157,26 @@ impl StoreError {
             | StoreError::Overflow { .. } => ErrorKind::Err,
         }
     }
+
+    /// This error with the first segment of its path, `from`, replaced by the path `to`: an
+    /// error raised inside a value that was wrapped to be edited, told in the caller's terms.
+    pub(crate) fn rebased(mut self, from: &str, to: &str) -> StoreError {
+        if let StoreError::IndexOutOfRange { path, .. }
+        | StoreError::NotAContainer { path, .. }
+        | StoreError::KeyOnArray { path, .. }
+        | StoreError::NotAnArray { path, .. }
+        | StoreError::NotANumber { path, .. }
+        | StoreError::Clash { path, .. }
+        | StoreError::Overflow { path } = &mut self
+        {
+            if let Some(rest) = path.strip_prefix(from) {
+                if rest.is_empty() || rest.starts_with('.') {
+                    *path = format!("{to}{rest}");
+                }
+            }
+        }
+        self
+    }
 }
 
 /// The JSON type of a value, named in type-mismatch errors.
