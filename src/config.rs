@@ -82,8 +82,10 @@ pub struct Args {
 
     /// With --db: sync every commit to disk, so acknowledged writes survive power loss, not only
     /// a killed usld (slower writes)
-    #[arg(long, env = "USSL_FSYNC")]
-    pub fsync: bool,
+    /// [env: USSL_FSYNC: true/false, 1/0, yes/no, on/off; `--fsync=false` overrides the file]
+    #[arg(long, env = "USSL_FSYNC", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), hide_env = true)]
+    pub fsync: Option<bool>,
 
     /// With --db: most bytes one shard's database file may grow to; past it writes are refused
     /// as on a full disk [default: no bound]
@@ -294,7 +296,7 @@ impl Config {
                 .or(file.log_level)
                 .unwrap_or_else(|| "info".to_string()),
             db: args.db.or(file.db),
-            fsync: args.fsync || file.fsync.unwrap_or(false),
+            fsync: args.fsync.or(file.fsync).unwrap_or(false),
             db_file_bytes_max: args.max_db_bytes.or(file.max_db_bytes),
             db_rewrite_min_bytes: args
                 .db_rewrite_min_bytes
@@ -309,7 +311,7 @@ impl Config {
                 .or(file.max_uncommitted_bytes)
                 .unwrap_or(UNCOMMITTED_BYTES_MAX_DEFAULT),
             commit_delay_ms: args.test_commit_delay_ms.unwrap_or(0),
-            password: args.password.or(file.password).filter(|p| !p.is_empty()),
+            password: args.password.or(file.password),
             shards,
             pin_shards: !(args.no_pin || file.no_pin.unwrap_or(false)),
             idle_spin: Duration::from_micros(
@@ -357,6 +359,11 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         check_log_level(&self.log_level)?;
+        if self.password.as_deref() == Some("") {
+            // Most likely an empty `USSL_PASSWORD=`, which must not quietly turn off the
+            // password a config file sets.
+            bail!("--password is empty: give a password, or leave it out to run without one");
+        }
         if !(1..=1024).contains(&self.shards) {
             bail!("--shards must be between 1 and 1024, got {}", self.shards);
         }
@@ -480,6 +487,49 @@ mod tests {
                 "{bad}: {err:#}"
             );
         }
+    }
+
+    #[test]
+    fn an_empty_password_is_refused_rather_than_turning_auth_off() {
+        let dir = std::env::temp_dir().join(format!("usld-config-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("ussl.toml");
+        std::fs::write(&file, "password = \"from-file\"\n").expect("write");
+        let file_arg = file.to_str().expect("utf-8 path");
+        let from_file = parse(&["-c", file_arg]).expect("valid");
+        assert_eq!(from_file.password.as_deref(), Some("from-file"));
+        let err = parse(&["-c", file_arg, "--password", ""]).expect_err("empty refused");
+        assert!(
+            format!("{err:#}").contains("--password is empty"),
+            "{err:#}"
+        );
+        std::fs::write(&file, "password = \"\"\n").expect("write");
+        assert!(parse(&["-c", file_arg]).is_err());
+    }
+
+    #[test]
+    fn fsync_from_flag_or_environment_overrides_the_file_either_way() {
+        let dir = std::env::temp_dir().join(format!("usld-config-fsync-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("ussl.toml");
+        std::fs::write(&file, "fsync = true\n").expect("write");
+        let file_arg = file.to_str().expect("utf-8 path");
+        assert!(parse(&["-c", file_arg]).expect("valid").fsync);
+        assert!(
+            !parse(&["-c", file_arg, "--fsync=false"])
+                .expect("valid")
+                .fsync
+        );
+        assert!(
+            !parse(&["-c", file_arg, "--fsync", "no"])
+                .expect("valid")
+                .fsync
+        );
+        assert!(parse(&["--fsync"]).expect("valid").fsync);
+        assert!(parse(&["--fsync", "--shards", "1"]).expect("valid").fsync);
+        assert!(parse(&["--fsync=on"]).expect("valid").fsync);
+        assert!(!parse(&[]).expect("valid").fsync);
+        assert!(parse(&["--fsync=maybe"]).is_err());
     }
 
     #[test]

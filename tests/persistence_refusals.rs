@@ -105,6 +105,24 @@ fn a_missing_shard_file_is_refused() {
     assert_refused(db.refused(3, &[]), &db.shard_file(1), "is missing");
 }
 
+/// A shard file emptied to 0 bytes is refused, not taken for a new, empty shard: its
+/// documents would be gone without a word.
+#[test]
+fn an_emptied_shard_file_is_refused() {
+    let db = Db::new();
+    filled(&db, 10);
+    std::fs::File::create(db.shard_file(0)).expect("truncate to 0 bytes");
+    assert_refused(db.refused(2, &[]), &db.shard_file(0), "is empty");
+    assert_refused(db.refused(3, &[]), &db.shard_file(0), "is empty");
+    assert_eq!(
+        std::fs::metadata(db.shard_file(0))
+            .expect("still there")
+            .len(),
+        0,
+        "the refused start wrote to the file"
+    );
+}
+
 #[test]
 fn a_second_server_on_the_same_files_is_refused() {
     let db = Db::new();

@@ -130,8 +130,27 @@ fn check_files(
                 manifest.shards
             )));
         }
+        if let Some(index) = (0..manifest.shards).find(|&index| emptied(&layout.shard(index))) {
+            return Err(StorageError::Layout(format!(
+                "{} is empty, but the manifest {} says it holds the data of shard {index} of \
+                 {}; restore the file (usld refuses to start rather than take it for a new, \
+                 empty one and lose its documents)",
+                layout.shard(index).display(),
+                layout.manifest().display(),
+                manifest.shards
+            )));
+        }
     }
     Ok(())
+}
+
+/// Whether a shard file is empty (0 bytes, truncated or overwritten) with no write-ahead log
+/// beside it that could still hold its first pages: SQLite would take it for a new database.
+fn emptied(file: &Path) -> bool {
+    let len = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    len(file) == 0 && len(Path::new(&wal)) == 0
 }
 
 /// Moves every document in files `0..span` to its owner among `shards`, then removes the files
