@@ -455,13 +455,19 @@ mod tests {
         Config::load(args)
     }
 
-    #[test]
-    fn flags_override_file_and_file_overrides_defaults() {
-        let dir = std::env::temp_dir().join(format!("usld-config-{}", std::process::id()));
+    /// Writes `contents` to a config file of its own, told apart by `name`; returns its path.
+    fn config_file(name: &str, contents: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("usld-config-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let file = dir.join("ussl.toml");
-        std::fs::write(&file, "tcp_port = 7000\nshards = 3\nmax_clients = 5\n").expect("write");
-        let file_arg = file.to_str().expect("utf-8 path");
+        std::fs::write(&file, contents).expect("write");
+        file.to_str().expect("utf-8 path").to_owned()
+    }
+
+    #[test]
+    fn flags_override_file_and_file_overrides_defaults() {
+        let file = config_file("flags", "tcp_port = 7000\nshards = 3\nmax_clients = 5\n");
+        let file_arg = file.as_str();
         let config = parse(&["-c", file_arg, "--shards", "2"]).expect("valid");
         assert_eq!(config.tcp_addr.map(|a| a.port()), Some(7000));
         assert_eq!(config.shards, 2);
@@ -491,11 +497,8 @@ mod tests {
 
     #[test]
     fn an_empty_password_is_refused_rather_than_turning_auth_off() {
-        let dir = std::env::temp_dir().join(format!("usld-config-pw-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("ussl.toml");
-        std::fs::write(&file, "password = \"from-file\"\n").expect("write");
-        let file_arg = file.to_str().expect("utf-8 path");
+        let file = config_file("pw", "password = \"from-file\"\n");
+        let file_arg = file.as_str();
         let from_file = parse(&["-c", file_arg]).expect("valid");
         assert_eq!(from_file.password.as_deref(), Some("from-file"));
         let err = parse(&["-c", file_arg, "--password", ""]).expect_err("empty refused");
@@ -503,17 +506,14 @@ mod tests {
             format!("{err:#}").contains("--password is empty"),
             "{err:#}"
         );
-        std::fs::write(&file, "password = \"\"\n").expect("write");
-        assert!(parse(&["-c", file_arg]).is_err());
+        let empty = config_file("pw-empty", "password = \"\"\n");
+        assert!(parse(&["-c", &empty]).is_err());
     }
 
     #[test]
     fn fsync_from_flag_or_environment_overrides_the_file_either_way() {
-        let dir = std::env::temp_dir().join(format!("usld-config-fsync-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("ussl.toml");
-        std::fs::write(&file, "fsync = true\n").expect("write");
-        let file_arg = file.to_str().expect("utf-8 path");
+        let file = config_file("fsync", "fsync = true\n");
+        let file_arg = file.as_str();
         assert!(parse(&["-c", file_arg]).expect("valid").fsync);
         assert!(
             !parse(&["-c", file_arg, "--fsync=false"])
@@ -534,25 +534,15 @@ mod tests {
 
     #[test]
     fn unknown_file_keys_are_refused() {
-        let dir = std::env::temp_dir().join(format!("usld-config-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("ussl.toml");
-        std::fs::write(&file, "tcp_prot = 7000\n").expect("write");
-        let err = parse(&["-c", file.to_str().expect("utf-8 path")]).expect_err("typo refused");
+        let file = config_file("bad", "tcp_prot = 7000\n");
+        let err = parse(&["-c", &file]).expect_err("typo refused");
         assert!(format!("{err:#}").contains("tcp_prot"), "{err:#}");
     }
 
     #[test]
     fn db_flags_come_from_flags_and_file() {
-        let dir = std::env::temp_dir().join(format!("usld-config-db-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("ussl.toml");
-        std::fs::write(
-            &file,
-            "db = \"/tmp/x.db\"\nfsync = true\ncommit_queue = 8\n",
-        )
-        .expect("write");
-        let config = parse(&["-c", file.to_str().expect("utf-8 path")]).expect("valid");
+        let file = config_file("db", "db = \"/tmp/x.db\"\nfsync = true\ncommit_queue = 8\n");
+        let config = parse(&["-c", &file]).expect("valid");
         assert_eq!(config.db.as_deref(), Some(Path::new("/tmp/x.db")));
         assert!(config.fsync);
         assert_eq!(config.commit_queue, 8);
@@ -581,11 +571,8 @@ mod tests {
             parse(&["--idle-spin-us", "0"]).expect("valid").idle_spin,
             Duration::ZERO
         );
-        let dir = std::env::temp_dir().join(format!("usld-config-spin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("ussl.toml");
-        std::fs::write(&file, "idle_spin_us = 40\n").expect("write");
-        let config = parse(&["-c", file.to_str().expect("utf-8 path")]).expect("valid");
+        let file = config_file("spin", "idle_spin_us = 40\n");
+        let config = parse(&["-c", &file]).expect("valid");
         assert_eq!(config.idle_spin, Duration::from_micros(40));
         let err = parse(&["--idle-spin-us", "1001"]).expect_err("too long");
         assert!(err.to_string().contains("--idle-spin-us"), "{err}");
