@@ -1,7 +1,11 @@
-//! Shutdown by signal: SIGTERM makes usld exit with status 0, idle or with clients connected,
-//! and a new usld can start on the same port right after, again and again.
+//! Shutdown by signal: SIGTERM makes usld exit with status 0, idle or with clients connected
+//! (and with `--db` while they write, logging no error), and a new usld can start on the same
+//! port right after, again and again.
 
 mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 
 use common::{ok, Client, Server};
 
@@ -75,4 +79,48 @@ fn restarts_in_a_row_on_the_same_port_all_succeed() {
             .unwrap_or_else(|e| panic!("restart {round} on the same port: {e}"));
     }
     assert_eq!(server.connect().cmd(&["SET", "u", "a", "1"]), ok());
+}
+
+/// SIGTERM while clients write to a `--db` server: it exits with status 0 and logs no error. The
+/// writes that arrive while the shards stop are refused to their clients, which is no fault of
+/// the database (it used to be logged as "the database writer has stopped").
+#[test]
+fn sigterm_while_clients_write_with_db_logs_no_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("data.db");
+    let mut server = Server::start_logging(&["--db", db.to_str().expect("utf-8"), "--shards", "2"]);
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let port = server.port;
+            std::thread::spawn(move || write_until_closed(port, w))
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    server.terminate();
+    assert_eq!(server.wait_exit(), Some(0));
+    for writer in writers {
+        writer.join().expect("writer thread");
+    }
+    let log = server.log();
+    assert!(!log.contains("ERROR"), "{log}");
+}
+
+/// Sends bursts of 32 SETs and reads their replies until the server closes the connection.
+fn write_until_closed(port: u16, writer: usize) {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let mut replies = BufReader::new(stream.try_clone().expect("clone the socket"));
+    let burst: Vec<u8> = (0..32)
+        .flat_map(|n| format!("SET w:{writer}:{n} n 1\r\n").into_bytes())
+        .collect();
+    let mut line = String::new();
+    while stream.write_all(&burst).is_ok() {
+        for _ in 0..32 {
+            line.clear();
+            if !matches!(replies.read_line(&mut line), Ok(n) if n > 0) {
+                return;
+            }
+        }
+    }
 }

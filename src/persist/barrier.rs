@@ -183,17 +183,22 @@ impl Barrier {
         self.sealed.set(id);
         self.in_flight.borrow_mut().push_back((id, bytes));
         let sent = match &*self.to_writer.borrow() {
-            Some(sender) => sender.try_send(Batch { id, records }),
-            None => Err(TrySendError::Disconnected(Batch { id, records })),
-        };
-        if let Err(error) = sent {
             // The in-flight bound keeps the channel from filling, so only a writer that is
             // gone ends up here; its batches will never commit.
-            let why = match error {
+            Some(sender) => sender.try_send(Batch { id, records }).map_err(|e| match e {
                 TrySendError::Full(_) => "the commit queue is full",
                 TrySendError::Disconnected(_) => "the database writer has stopped",
-            };
-            tracing::error!("{why}; writes are refused");
+            }),
+            // Closed by the shutdown: writes still arriving while the shard stops are answered
+            // with an error, which is no fault to log as one.
+            None => Err("the server is stopping"),
+        };
+        if let Err(why) = sent {
+            if self.to_writer.borrow().is_some() {
+                tracing::error!("{why}; writes are refused");
+            } else {
+                tracing::debug!("{why}; a write made while stopping is refused");
+            }
             self.settle(&Outcome::failed(id, why));
         }
     }

@@ -96,8 +96,26 @@ impl Server {
                 .arg(usld.get_program())
                 .args(usld.get_args())
                 .args(extra);
-            Server::spawn_and_wait(command, port)
+            Server::spawn_and_wait(command, port, Stdio::inherit())
         })
+    }
+
+    /// Starts `usld` as [`Server::start`] does, keeping what it logs for [`Server::log`].
+    pub fn start_logging(extra: &[&str]) -> Server {
+        Server::start_with(|port| {
+            let mut command = usld_command(port);
+            command.args(extra);
+            Server::spawn_and_wait(command, port, Stdio::piped())
+        })
+    }
+
+    /// What a server started with [`Server::start_logging`] logged, read once it has exited.
+    pub fn log(&mut self) -> String {
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut log).expect("read the log");
+        }
+        log
     }
 
     /// Starts `usld --tcp-port 0` (the kernel picks the port) with the given flags and waits
@@ -522,16 +540,16 @@ impl Server {
             command.current_dir(dir);
         }
         command.envs(env.iter().copied()).args(extra);
-        Server::spawn_and_wait(command, port)
+        Server::spawn_and_wait(command, port, Stdio::inherit())
     }
 
-    /// Runs `command`, a server on `port`, and waits until it answers `PING`; `Err` with its
-    /// exit status when the process exits first.
-    fn spawn_and_wait(mut command: Command, port: u16) -> Result<Server, String> {
+    /// Runs `command`, a server on `port` logging to `stderr`, and waits until it answers
+    /// `PING`; `Err` with its exit status when the process exits first.
+    fn spawn_and_wait(mut command: Command, port: u16, stderr: Stdio) -> Result<Server, String> {
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn usld");
         let mut server = Server { child, port };
