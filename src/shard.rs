@@ -725,6 +725,12 @@ impl Shard {
 
 /// The reply to a write whose commit failed: it is applied, but not durable.
 pub fn not_durable(failure: &Failure) -> Reply {
+    if &**failure == persist::barrier::STOPPING {
+        // Nothing will retry it: the process is about to exit.
+        return Reply::error(format!(
+            "{failure}: this write was applied but not committed, and is gone when it exits"
+        ));
+    }
     Reply::error(format!(
         "{failure} (this write is applied but not durable; it is retried and stored once the \
          database recovers)"

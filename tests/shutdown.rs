@@ -99,16 +99,20 @@ fn sigterm_while_clients_write_with_db_logs_no_error() {
     server.terminate();
     assert_eq!(server.wait_exit(), Some(0));
     for writer in writers {
-        writer.join().expect("writer thread");
+        for error in writer.join().expect("writer thread") {
+            assert!(error.starts_with("-ERR the server is stopping"), "{error}");
+        }
     }
     let log = server.log();
     assert!(!log.contains("ERROR"), "{log}");
 }
 
-/// Sends bursts of 32 SETs and reads their replies until the server closes the connection.
-fn write_until_closed(port: u16, writer: usize) {
+/// Sends bursts of 32 SETs and reads their replies until the server closes the connection;
+/// returns the error replies.
+fn write_until_closed(port: u16, writer: usize) -> Vec<String> {
+    let mut errors = Vec::new();
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return;
+        return errors;
     };
     let mut replies = BufReader::new(stream.try_clone().expect("clone the socket"));
     let burst: Vec<u8> = (0..32)
@@ -119,8 +123,12 @@ fn write_until_closed(port: u16, writer: usize) {
         for _ in 0..32 {
             line.clear();
             if !matches!(replies.read_line(&mut line), Ok(n) if n > 0) {
-                return;
+                return errors;
+            }
+            if line.starts_with('-') {
+                errors.push(line.trim_end().to_owned());
             }
         }
     }
+    errors
 }

@@ -41,6 +41,9 @@ use super::writer::{Batch, Outcome};
 /// Why a write is not durable: the writer's message, which names the file.
 pub type Failure = Rc<str>;
 
+/// The failure of the writes a shard makes after its writer link was closed for shutdown.
+pub const STOPPING: &str = "the server is stopping";
+
 /// Where a round waiting for a batch learns its outcome.
 type Waiter = oneshot::Sender<Result<(), Failure>>;
 
@@ -191,7 +194,7 @@ impl Barrier {
             }),
             // Closed by the shutdown: writes still arriving while the shard stops are answered
             // with an error, which is no fault to log as one.
-            None => Err("the server is stopping"),
+            None => Err(STOPPING),
         };
         if let Err(why) = sent {
             if self.to_writer.borrow().is_some() {
