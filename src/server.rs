@@ -253,8 +253,8 @@ fn pinned(shards: usize) -> anyhow::Result<PoolPlacement> {
     Ok(PoolPlacement::Custom(sets))
 }
 
-/// Refuses to start, saying what to raise, when the locked-memory limit is below what each
-/// shard's io_uring needs. glommio checks it too, but only once the shards start, with an error
+/// Refuses to start, saying what to raise, when the locked-memory limit is below what glommio's
+/// io_uring setup requires of every shard. glommio checks it too, but only once the shards start, with an error
 /// that names neither the limit nor the fix.
 fn check_memlock_limit() -> anyhow::Result<()> {
     let mut limit = libc::rlimit {
@@ -268,8 +268,8 @@ fn check_memlock_limit() -> anyhow::Result<()> {
     let current = limit.rlim_cur;
     if current != libc::RLIM_INFINITY && current < MEMLOCK_MIN_BYTES {
         anyhow::bail!(
-            "the locked-memory limit is {} KiB, and each shard needs {} KiB for io_uring: raise \
-             it (`ulimit -l 8192` in a shell, `LimitMEMLOCK=infinity` in a systemd unit, \
+            "the locked-memory limit is {} KiB, and io_uring needs at least {} KiB: raise it \
+             (`ulimit -l 8192` in a shell, `LimitMEMLOCK=infinity` in a systemd unit, \
              `--ulimit memlock=-1` for docker run)",
             current / 1024,
             MEMLOCK_MIN_BYTES / 1024
