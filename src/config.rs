@@ -455,18 +455,19 @@ mod tests {
         Config::load(args)
     }
 
-    /// Writes `contents` to a config file of its own, told apart by `name`; returns its path.
-    fn config_file(name: &str, contents: &str) -> String {
-        let dir = std::env::temp_dir().join(format!("usld-config-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let file = dir.join("ussl.toml");
+    /// Writes `contents` to a config file in a directory of its own; returns the directory,
+    /// removed when dropped, and the file's path.
+    fn config_file(contents: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("ussl.toml");
         std::fs::write(&file, contents).expect("write");
-        file.to_str().expect("utf-8 path").to_owned()
+        let path = file.to_str().expect("utf-8 path").to_owned();
+        (dir, path)
     }
 
     #[test]
     fn flags_override_file_and_file_overrides_defaults() {
-        let file = config_file("flags", "tcp_port = 7000\nshards = 3\nmax_clients = 5\n");
+        let (_file_dir, file) = config_file("tcp_port = 7000\nshards = 3\nmax_clients = 5\n");
         let file_arg = file.as_str();
         let config = parse(&["-c", file_arg, "--shards", "2"]).expect("valid");
         assert_eq!(config.tcp_addr.map(|a| a.port()), Some(7000));
@@ -497,7 +498,7 @@ mod tests {
 
     #[test]
     fn an_empty_password_is_refused_rather_than_turning_auth_off() {
-        let file = config_file("pw", "password = \"from-file\"\n");
+        let (_file_dir, file) = config_file("password = \"from-file\"\n");
         let file_arg = file.as_str();
         let from_file = parse(&["-c", file_arg]).expect("valid");
         assert_eq!(from_file.password.as_deref(), Some("from-file"));
@@ -506,13 +507,13 @@ mod tests {
             format!("{err:#}").contains("--password is empty"),
             "{err:#}"
         );
-        let empty = config_file("pw-empty", "password = \"\"\n");
+        let (_empty_dir, empty) = config_file("password = \"\"\n");
         assert!(parse(&["-c", &empty]).is_err());
     }
 
     #[test]
     fn fsync_from_flag_or_environment_overrides_the_file_either_way() {
-        let file = config_file("fsync", "fsync = true\n");
+        let (_file_dir, file) = config_file("fsync = true\n");
         let file_arg = file.as_str();
         assert!(parse(&["-c", file_arg]).expect("valid").fsync);
         assert!(
@@ -534,14 +535,14 @@ mod tests {
 
     #[test]
     fn unknown_file_keys_are_refused() {
-        let file = config_file("bad", "tcp_prot = 7000\n");
+        let (_file_dir, file) = config_file("tcp_prot = 7000\n");
         let err = parse(&["-c", &file]).expect_err("typo refused");
         assert!(format!("{err:#}").contains("tcp_prot"), "{err:#}");
     }
 
     #[test]
     fn db_flags_come_from_flags_and_file() {
-        let file = config_file("db", "db = \"/tmp/x.db\"\nfsync = true\ncommit_queue = 8\n");
+        let (_file_dir, file) = config_file("db = \"/tmp/x.db\"\nfsync = true\ncommit_queue = 8\n");
         let config = parse(&["-c", &file]).expect("valid");
         assert_eq!(config.db.as_deref(), Some(Path::new("/tmp/x.db")));
         assert!(config.fsync);
@@ -571,7 +572,7 @@ mod tests {
             parse(&["--idle-spin-us", "0"]).expect("valid").idle_spin,
             Duration::ZERO
         );
-        let file = config_file("spin", "idle_spin_us = 40\n");
+        let (_file_dir, file) = config_file("idle_spin_us = 40\n");
         let config = parse(&["-c", &file]).expect("valid");
         assert_eq!(config.idle_spin, Duration::from_micros(40));
         let err = parse(&["--idle-spin-us", "1001"]).expect_err("too long");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -18,12 +18,10 @@ const EXPECT_WAIT: Duration = Duration::from_secs(20);
 /// The Up arrow, as a terminal sends it.
 const UP: &str = "\x1b[A";
 
-/// A fresh home directory, so history starts empty and stays inside the test.
-fn temp_home(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ussl-home-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp home");
-    dir
+/// A fresh home directory, so history starts empty and stays inside the test; removed when
+/// dropped.
+fn temp_home() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp home")
 }
 
 /// `ussl` on a pseudo-terminal, aimed at `port`, with `home` as its home directory.
@@ -64,8 +62,8 @@ fn exit_code(mut terminal: Terminal) -> i32 {
 #[test]
 fn seed_transcript_help_and_quit() {
     let server = Server::start(&[]);
-    let home = temp_home("transcript");
-    let mut terminal = prompt(server.port, &home);
+    let home = temp_home();
+    let mut terminal = prompt(server.port, home.path());
     run(&mut terminal, "PING", &["PONG"]);
     run(&mut terminal, r#"SET user:1 name "Alice""#, &["+OK"]);
     run(&mut terminal, "GET user:1", &[r#"{"name": "Alice"}"#]);
@@ -92,8 +90,8 @@ fn seed_transcript_help_and_quit() {
 #[test]
 fn history_is_kept_across_sessions_without_passwords() {
     let server = Server::start(&[]);
-    let home = temp_home("history");
-    let mut first = prompt(server.port, &home);
+    let home = temp_home();
+    let mut first = prompt(server.port, home.path());
     run(&mut first, "SET h n 41", &["+OK"]);
     run(&mut first, "AUTH not-remembered", &["(error)"]);
     run(
@@ -105,7 +103,7 @@ fn history_is_kept_across_sessions_without_passwords() {
     first.send_line("exit").expect("type exit");
     assert_eq!(exit_code(first), 0);
 
-    let saved = std::fs::read_to_string(home.join(".ussl_history")).expect("history file");
+    let saved = std::fs::read_to_string(home.path().join(".ussl_history")).expect("history file");
     assert!(
         saved.contains("INC h n 1") && saved.contains("SET h n 41"),
         "{saved}"
@@ -116,7 +114,7 @@ fn history_is_kept_across_sessions_without_passwords() {
     );
 
     // In a new session, Up recalls the last command of the previous one; Enter runs it again.
-    let mut second = prompt(server.port, &home);
+    let mut second = prompt(server.port, home.path());
     second.send(UP).expect("press Up");
     second.expect("INC h n 1").expect("recalled line");
     second.send("\r").expect("press Enter");
@@ -129,8 +127,8 @@ fn history_is_kept_across_sessions_without_passwords() {
 #[test]
 fn usld_changes_stream_after_sub_until_ctrl_c() {
     let server = Server::start(&["--shards", "2"]);
-    let home = temp_home("sub");
-    let mut terminal = prompt(server.port, &home);
+    let home = temp_home();
+    let mut terminal = prompt(server.port, home.path());
     terminal.send_line("SUB user:*").expect("type");
     terminal.expect("1) psubscribe").expect("confirmation");
     terminal.expect("press Ctrl-C to stop").expect("hint");
@@ -157,8 +155,8 @@ fn usld_changes_stream_after_sub_until_ctrl_c() {
 fn subscription_stream_stops_on_ctrl_c() {
     // The streaming path, against Redis's PSUBSCRIBE (the shape usld's SUB will push).
     let redis = RedisServer::start();
-    let home = temp_home("stream");
-    let mut terminal = prompt(redis.port, &home);
+    let home = temp_home();
+    let mut terminal = prompt(redis.port, home.path());
     terminal.send_line("PSUBSCRIBE news:*").expect("type");
     terminal.expect("1) psubscribe").expect("confirmation");
     terminal.expect("press Ctrl-C to stop").expect("hint");

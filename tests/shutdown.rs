@@ -1,6 +1,6 @@
 //! Shutdown by signal: SIGTERM makes usld exit with status 0, idle or with clients connected
 //! (and with `--db` while they write, logging no error), and a new usld can start on the same
-//! port right after, again and again.
+//! port right after, again and again. SIGHUP stops nothing: it is logged and ignored.
 
 mod common;
 
@@ -14,6 +14,28 @@ fn sigterm_exits_with_status_zero() {
     let mut server = Server::start(&[]);
     server.terminate();
     assert_eq!(server.wait_exit(), Some(0));
+}
+
+#[test]
+fn sighup_is_logged_and_ignored_and_the_server_keeps_serving() {
+    let mut server = Server::start_logging(&["--shards", "2"]);
+    let mut client = server.connect();
+    assert_eq!(client.cmd(&["SET", "u", "name", "Alice"]), ok());
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -HUP failed: {status}");
+    server.assert_serving("u", r#"{"name": "Alice"}"#);
+    assert_eq!(client.cmd(&["SET", "u", "age", "30"]), ok());
+    // The default action of SIGHUP ends the process at delivery, before the SIGTERM sent
+    // after it: only a server that ignored it exits with status 0.
+    server.terminate();
+    assert_eq!(server.wait_exit(), Some(0));
+    assert!(
+        server.log().contains("SIGHUP ignored"),
+        "the ignored SIGHUP was not logged"
+    );
 }
 
 #[test]

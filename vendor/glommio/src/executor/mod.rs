@@ -1329,7 +1329,12 @@ impl LocalExecutor {
         let mut ran = false;
         loop {
             self.reactor.sys.install_eventfd();
-            if self.need_preempt() {
+            // usld: the preemption flag is only looked at once a queue has run. glommio looked
+            // before, and returned `false` when it was raised (a latency-ring completion or an
+            // expired preemption timer since the last poll): the caller parks on `false`, and
+            // the executor slept with runnable queues until some other event woke it. The I/O
+            // that raised the flag is polled on return, so a queue can run first.
+            if ran && self.need_preempt() {
                 break;
             }
             if !self.run_one_task_queue() {
@@ -1384,7 +1389,10 @@ impl LocalExecutor {
             let mut tasks_executed_this_loop = 0;
             loop {
                 let mut queue_ref = queue.borrow_mut();
-                if self.need_preempt() || queue_ref.yielded() {
+                // usld: at least one task runs, even when the flag is already raised (see
+                // `run_task_queues`), so that an executor always makes progress.
+                let preempted = tasks_executed_this_loop > 0 && self.need_preempt();
+                if preempted || queue_ref.yielded() {
                     break;
                 }
 
