@@ -81,6 +81,36 @@ fn info_keyspace_counts_documents_only_when_there_are_some() {
     assert!(text.contains("db0:keys=3,"), "{text}");
 }
 
+/// `avg_ttl` is the mean time left of the documents with a TTL, over every shard, in ms; the
+/// documents without one count only in `keys`.
+#[test]
+fn info_keyspace_avg_ttl_is_the_mean_time_left_over_all_shards() {
+    const HOUR_MS: u64 = 3_600_000;
+    let server = Server::start(&["--shards", "2"]);
+    let mut client = server.connect();
+    for (id, ttl_ms) in [("t1", HOUR_MS), ("t2", 2 * HOUR_MS), ("t3", 3 * HOUR_MS)] {
+        let ttl = ttl_ms.to_string();
+        assert_eq!(client.cmd(&["CREATE", id, "TTL", &ttl]), ok());
+    }
+    assert_eq!(client.cmd(&["SET", "forever", "v", "1"]), ok());
+    let text = info(&mut client, &["keyspace"]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("db0:"))
+        .unwrap_or_else(|| panic!("no db0 line in {text}"));
+    let fields: Vec<&str> = line["db0:".len()..].split(',').collect();
+    assert_eq!(fields[..2], ["keys=4", "expires=3"], "{line}");
+    let avg_ttl: u64 = fields[2]
+        .strip_prefix("avg_ttl=")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no avg_ttl in {line}"));
+    // The mean of one, two and three hours, less the time the test has taken so far.
+    assert!(
+        avg_ttl <= 2 * HOUR_MS && avg_ttl > 2 * HOUR_MS - 600_000,
+        "avg_ttl {avg_ttl} is not about two hours"
+    );
+}
+
 #[test]
 fn info_total_commands_processed_counts_each_command() {
     let server = Server::start(&[]);

@@ -16,6 +16,9 @@ pub struct Expiry {
     due: BinaryHeap<Reverse<(u64, Box<str>)>>,
     /// Live documents that have a TTL.
     count: usize,
+    /// The sum of their due times, in ms: with `count`, their mean time left, which `INFO`
+    /// reports (Redis's `avg_ttl`) without a walk over the documents.
+    due_sum_ms: u128,
     /// Documents removed because they expired, not yet taken by [`Expiry::take_expired`].
     expired: Vec<Box<str>>,
 }
@@ -26,20 +29,30 @@ impl Expiry {
         self.count
     }
 
+    /// The mean time left, in ms, before the live documents with a TTL are due at `now_ms`;
+    /// `None` when there are none. Documents due but not yet removed count as zero time left.
+    pub fn mean_ms_left(&self, now_ms: u64) -> Option<u64> {
+        let count = u128::try_from(self.count).ok().filter(|&count| count > 0)?;
+        let mean_due_ms = u64::try_from(self.due_sum_ms / count).unwrap_or(u64::MAX);
+        Some(mean_due_ms.saturating_sub(now_ms))
+    }
+
     /// Records a document with a TTL coming in, due at `at_ms`.
     pub(crate) fn add(&mut self, id: &str, at_ms: u64) {
         self.count += 1;
+        self.due_sum_ms += u128::from(at_ms);
         self.due.push(Reverse((at_ms, id.into())));
     }
 
-    /// Records a document with a TTL going away, for any reason.
-    pub(crate) fn forget(&mut self) {
+    /// Records a document with a TTL, due at `at_ms`, going away for any reason.
+    pub(crate) fn forget(&mut self, at_ms: u64) {
         self.count -= 1;
+        self.due_sum_ms -= u128::from(at_ms);
     }
 
-    /// Records that document `id` was removed because it expired.
-    pub(crate) fn expired(&mut self, id: &str) {
-        self.forget();
+    /// Records that document `id`, due at `at_ms`, was removed because it expired.
+    pub(crate) fn expired(&mut self, id: &str, at_ms: u64) {
+        self.forget(at_ms);
         self.expired.push(id.into());
     }
 
@@ -69,6 +82,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mean_time_left_follows_documents_in_and_out() {
+        let mut expiry = Expiry::default();
+        assert_eq!(expiry.mean_ms_left(0), None);
+        expiry.add("a", 1_000);
+        expiry.add("b", 3_000);
+        assert_eq!(expiry.mean_ms_left(500), Some(1_500));
+        expiry.forget(3_000);
+        assert_eq!(expiry.mean_ms_left(500), Some(500));
+        // Due but not yet removed: no time left, not a negative one.
+        assert_eq!(expiry.mean_ms_left(2_000), Some(0));
+        expiry.expired("a", 1_000);
+        assert_eq!(expiry.mean_ms_left(500), None);
+    }
+
+    #[test]
     fn entries_come_due_in_time_order() {
         let mut expiry = Expiry::default();
         expiry.add("late", 30);
@@ -85,7 +113,7 @@ mod tests {
     fn expired_ids_are_taken_once() {
         let mut expiry = Expiry::default();
         expiry.add("a", 1);
-        expiry.expired("a");
+        expiry.expired("a", 1);
         assert_eq!(expiry.count(), 0);
         assert!(expiry.has_expired());
         assert_eq!(expiry.take_expired(), vec![Box::<str>::from("a")]);

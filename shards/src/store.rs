@@ -195,6 +195,12 @@ impl Store {
         self.expiry.count()
     }
 
+    /// The mean time left, in ms, before the held documents with a TTL expire (see
+    /// [`Expiry::mean_ms_left`]).
+    pub fn mean_ms_left(&self, now_ms: u64) -> Option<u64> {
+        self.expiry.mean_ms_left(now_ms)
+    }
+
     /// Takes the ids of the documents removed because they expired (by a sweep or when a call
     /// touched them) since the last call.
     pub fn take_expired(&mut self) -> Vec<Box<str>> {
@@ -466,10 +472,11 @@ impl Store {
             let expired = self
                 .documents
                 .get(&id)
-                .is_some_and(|document| document.is_expired(now_ms));
-            if expired {
+                .filter(|document| document.is_expired(now_ms))
+                .and_then(Document::expires_at_ms);
+            if let Some(at_ms) = expired {
                 self.documents.remove(&id);
-                self.expiry.expired(&id);
+                self.expiry.expired(&id, at_ms);
                 removed += 1;
             }
         }
@@ -496,9 +503,13 @@ impl Store {
             .table
             .find_entry(hash, |slot| slot.id.as_str() == id)
             .ok()?;
-        if entry.get().document.is_expired(now_ms) {
+        let document = &entry.get().document;
+        if let Some(at_ms) = document
+            .expires_at_ms()
+            .filter(|_| document.is_expired(now_ms))
+        {
             entry.remove();
-            expiry.expired(id);
+            expiry.expired(id, at_ms);
             return None;
         }
         Some(&mut entry.into_mut().document)
@@ -521,18 +532,20 @@ impl Store {
         if let Some(at_ms) = document.expires_at_ms() {
             self.expiry.add(id, at_ms);
         }
-        if let Some(replaced) = self.documents.insert(id, document) {
-            if replaced.expires_at_ms().is_some() {
-                self.expiry.forget();
-            }
+        if let Some(at_ms) = self
+            .documents
+            .insert(id, document)
+            .and_then(|replaced| replaced.expires_at_ms())
+        {
+            self.expiry.forget(at_ms);
         }
     }
 
     /// Removes document `id`, keeping the TTL count right.
     fn remove(&mut self, id: &str) -> Option<Document> {
         let removed = self.documents.remove(id)?;
-        if removed.expires_at_ms().is_some() {
-            self.expiry.forget();
+        if let Some(at_ms) = removed.expires_at_ms() {
+            self.expiry.forget(at_ms);
         }
         Some(removed)
     }

@@ -185,11 +185,18 @@ fn shards(all: &[ShardStats]) -> String {
         .collect()
 }
 
+/// Redis's keyspace line: `avg_ttl` is the mean time left, in ms, of the documents with a TTL
+/// (0 when none has one), over all shards.
 fn keyspace(all: &[ShardStats]) -> String {
     let keys: usize = all.iter().map(|s| s.documents).sum();
     let expires: usize = all.iter().map(|s| s.expiring).sum();
     if keys == 0 {
         return String::new();
     }
-    format!("db0:keys={keys},expires={expires},avg_ttl=0\r\n")
+    let ms_left: u128 = all
+        .iter()
+        .map(|s| u128::from(s.mean_ms_left) * s.expiring as u128)
+        .sum();
+    let avg_ttl = ms_left.checked_div(expires as u128).unwrap_or(0);
+    format!("db0:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n")
 }
