@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives for real: redis-cli and redis-server (Debian's redis-tools
-# and redis-server), redis-py (PyPI `redis`), and Node.js with the `yjs` package (npm, into
-# tests/js/node_modules) for the Yjs interoperability test. Does nothing for what is already
+# and redis-server), redis-py (PyPI `redis`), Node.js with the `yjs` package (npm, into
+# tests/js/node_modules) for the Yjs interoperability test, and util-linux's `taskset` and
+# `setpriv` (present on Debian, checked all the same) for the start-up tests. Does nothing for what is already
 # there, so it is cheap to run before every `make test`.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v redis-benchmark >/dev/null 2>&1 || need_apt+=(redis-tools)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""

@@ -19,11 +19,12 @@ use crate::persist::{self, ShardInit};
 use crate::shard::Shard;
 use crate::shared::Shared;
 
-/// Memory glommio reserves per executor for registered I/O buffers: glommio's minimum. usld does
-/// no direct file I/O through glommio, and registered buffers count against the user's locked
-/// memory (`ulimit -l`, 8 MiB by default) across all of the user's processes, so every shard and
-/// every usld on the machine shares that budget.
-const IO_MEMORY_BYTES: usize = 64 * 1024;
+/// Memory glommio registers per executor as I/O buffers: none (the vendored glommio reads 0 as
+/// "register nothing"). usld does no file I/O through glommio, and registering pinned 6 MiB per
+/// shard (the buffer's whole memory folio, once per ring) against the user's locked-memory
+/// limit (`ulimit -l`, 8 MiB by default): without `CAP_IPC_LOCK`, every shard past the first
+/// logged an out-of-memory warning at start.
+const IO_MEMORY_BYTES: usize = 0;
 
 /// The locked-memory limit (`ulimit -l`) below which glommio refuses to start an executor.
 const MEMLOCK_MIN_BYTES: u64 = 512 * 1024;

@@ -1,6 +1,6 @@
 //! Starting to listen: `--tcp-port 0` gives every shard the one port the kernel picked; a port
 //! another server holds, or a locked-memory limit too small for io_uring, is refused at start
-//! with a message that names it.
+//! with a message that names it; and the shards pin no memory against that limit.
 
 mod common;
 
@@ -59,4 +59,30 @@ fn a_low_locked_memory_limit_is_refused_with_the_fix() {
         stderr.contains("the locked-memory limit is 64 KiB") && stderr.contains("LimitMEMLOCK"),
         "{stderr}"
     );
+}
+
+/// Without `CAP_IPC_LOCK`, as any user but root runs it, usld pins no memory against the
+/// locked-memory limit and starts without a warning. glommio registered an I/O buffer usld never
+/// uses, which pinned 6 MiB per shard: under the default 8 MiB limit every shard past the first
+/// logged an out-of-memory warning. As root, `setpriv` drops the capability.
+#[test]
+fn shards_pin_no_memory_and_start_without_a_warning() {
+    let mut server = Server::start_under(
+        "setpriv",
+        &["--bounding-set", "-ipc_lock"],
+        &["--shards", "2"],
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).expect("status");
+    let pinned = status
+        .lines()
+        .find(|line| line.starts_with("VmPin:"))
+        .expect("VmPin in /proc/PID/status");
+    assert_eq!(
+        pinned.split_whitespace().collect::<Vec<_>>(),
+        ["VmPin:", "0", "kB"]
+    );
+    server.terminate();
+    assert_eq!(server.wait_exit(), Some(0));
+    let log = server.log();
+    assert!(!log.contains("WARN"), "{log}");
 }

@@ -88,15 +88,21 @@ impl Server {
     /// Starts `usld` as [`Server::start`] does, under `taskset -c cpus`: a process its operator
     /// allowed only some of the machine's CPUs.
     pub fn start_on_cpus(cpus: &str, extra: &[&str]) -> Server {
+        Server::start_under("taskset", &["-c", cpus], extra)
+    }
+
+    /// Starts `usld` as [`Server::start`] does, run by `tool` with `tool_args` (which exec it, so
+    /// [`Server::pid`] is usld's), keeping what it logs for [`Server::log`].
+    pub fn start_under(tool: &str, tool_args: &[&str], extra: &[&str]) -> Server {
         Server::start_with(|port| {
             let usld = usld_command(port);
-            let mut command = Command::new(require_tool("taskset"));
+            let mut command = Command::new(require_tool(tool));
             command
-                .args(["-c", cpus])
+                .args(tool_args)
                 .arg(usld.get_program())
                 .args(usld.get_args())
                 .args(extra);
-            Server::spawn_and_wait(command, port, Stdio::inherit())
+            Server::spawn_and_wait(command, port, Stdio::piped())
         })
     }
 

@@ -1314,6 +1314,11 @@ impl Reactor {
 
         let source_map = Rc::new(RefCell::new(SourceMap::default()));
         // always have at least some small amount of memory for the slab
+        // usld: `io_memory(0)` asks for no registered buffers (see vendor/README.md). Registering
+        // pins the buffer's whole memory folio once per ring, 6 MiB per executor here, against
+        // the user's locked-memory limit; usld does no file I/O through glommio and never uses
+        // them.
+        let register_buffers = io_memory > 0;
         io_memory = std::cmp::max(align_up(io_memory, 4096), 65536);
 
         let allocator = Rc::new(UringBufferAllocator::new(io_memory));
@@ -1325,26 +1330,28 @@ impl Reactor {
         let mut latency_ring =
             SleepableRing::new(ring_depth, "latency", allocator.clone(), source_map.clone())?;
 
-        match main_ring.registrar().register_buffers_by_ref(&registry) {
-            Err(x) => warn!("Error: registering buffers in the main ring. Skipping{x:#?}"),
-            Ok(_) => match poll_ring.registrar().register_buffers_by_ref(&registry) {
-                Err(x) => {
-                    warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
-                    main_ring.registrar().unregister_buffers().unwrap();
-                }
-                Ok(_) => {
-                    match latency_ring.registrar().register_buffers_by_ref(&registry) {
-                        Err(x) => {
-                            warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
-                            poll_ring.registrar().unregister_buffers().unwrap();
-                            main_ring.registrar().unregister_buffers().unwrap();
-                        }
-                        Ok(_) => {
-                            allocator.activate_registered_buffers(0);
-                        }
-                    };
-                }
-            },
+        if register_buffers {
+            match main_ring.registrar().register_buffers_by_ref(&registry) {
+                Err(x) => warn!("Error: registering buffers in the main ring. Skipping{x:#?}"),
+                Ok(_) => match poll_ring.registrar().register_buffers_by_ref(&registry) {
+                    Err(x) => {
+                        warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
+                        main_ring.registrar().unregister_buffers().unwrap();
+                    }
+                    Ok(_) => {
+                        match latency_ring.registrar().register_buffers_by_ref(&registry) {
+                            Err(x) => {
+                                warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
+                                poll_ring.registrar().unregister_buffers().unwrap();
+                                main_ring.registrar().unregister_buffers().unwrap();
+                            }
+                            Ok(_) => {
+                                allocator.activate_registered_buffers(0);
+                            }
+                        };
+                    }
+                },
+            }
         }
 
         let link_fd = latency_ring.ring_fd();
