@@ -660,7 +660,7 @@ impl Shard {
             shard: self.id,
             documents: store.len(),
             expiring: store.expiring(),
-            mean_ms_left: store.mean_ms_left(now_ms()).unwrap_or(0),
+            ms_left: store.ms_left(now_ms()),
             commands: c.commands.get(),
             connections: c.connections.get(),
             connections_total: c.connections_total.get(),

@@ -16,8 +16,8 @@ pub struct ShardStats {
     pub documents: usize,
     /// Of those, how many have a TTL.
     pub expiring: usize,
-    /// Their mean time left before they expire, in ms (0 when none has a TTL).
-    pub mean_ms_left: u64,
+    /// Their time left before they expire, in ms, summed over them.
+    pub ms_left: u128,
     /// Commands parsed on connections this shard accepted.
     pub commands: u64,
     /// Connections open on this shard now.

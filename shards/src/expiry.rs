@@ -16,8 +16,8 @@ pub struct Expiry {
     due: BinaryHeap<Reverse<(u64, Box<str>)>>,
     /// Live documents that have a TTL.
     count: usize,
-    /// The sum of their due times, in ms: with `count`, their mean time left, which `INFO`
-    /// reports (Redis's `avg_ttl`) without a walk over the documents.
+    /// The sum of their due times, in ms: with `count`, their total time left, from which
+    /// `INFO` reports the mean (Redis's `avg_ttl`) without a walk over the documents.
     due_sum_ms: u128,
     /// Documents removed because they expired, not yet taken by [`Expiry::take_expired`].
     expired: Vec<Box<str>>,
@@ -29,12 +29,11 @@ impl Expiry {
         self.count
     }
 
-    /// The mean time left, in ms, before the live documents with a TTL are due at `now_ms`;
-    /// `None` when there are none. Documents due but not yet removed count as zero time left.
-    pub fn mean_ms_left(&self, now_ms: u64) -> Option<u64> {
-        let count = u128::try_from(self.count).ok().filter(|&count| count > 0)?;
-        let mean_due_ms = u64::try_from(self.due_sum_ms / count).unwrap_or(u64::MAX);
-        Some(mean_due_ms.saturating_sub(now_ms))
+    /// The time left, in ms, before the live documents with a TTL are due at `now_ms`, summed
+    /// over them; 0 when the documents due but not yet removed outweigh the rest.
+    pub fn ms_left(&self, now_ms: u64) -> u128 {
+        let now_sum_ms = u128::from(now_ms) * self.count as u128;
+        self.due_sum_ms.saturating_sub(now_sum_ms)
     }
 
     /// Records a document with a TTL coming in, due at `at_ms`.
@@ -82,18 +81,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mean_time_left_follows_documents_in_and_out() {
+    fn time_left_follows_documents_in_and_out() {
         let mut expiry = Expiry::default();
-        assert_eq!(expiry.mean_ms_left(0), None);
+        assert_eq!(expiry.ms_left(0), 0);
         expiry.add("a", 1_000);
         expiry.add("b", 3_000);
-        assert_eq!(expiry.mean_ms_left(500), Some(1_500));
+        assert_eq!(expiry.ms_left(500), 3_000);
         expiry.forget(3_000);
-        assert_eq!(expiry.mean_ms_left(500), Some(500));
+        assert_eq!(expiry.ms_left(500), 500);
         // Due but not yet removed: no time left, not a negative one.
-        assert_eq!(expiry.mean_ms_left(2_000), Some(0));
+        assert_eq!(expiry.ms_left(2_000), 0);
         expiry.expired("a", 1_000);
-        assert_eq!(expiry.mean_ms_left(500), None);
+        assert_eq!(expiry.ms_left(500), 0);
     }
 
     #[test]

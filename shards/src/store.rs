@@ -195,10 +195,10 @@ impl Store {
         self.expiry.count()
     }
 
-    /// The mean time left, in ms, before the held documents with a TTL expire (see
-    /// [`Expiry::mean_ms_left`]).
-    pub fn mean_ms_left(&self, now_ms: u64) -> Option<u64> {
-        self.expiry.mean_ms_left(now_ms)
+    /// The time left, in ms, before the held documents with a TTL expire, summed over them (see
+    /// [`Expiry::ms_left`]).
+    pub fn ms_left(&self, now_ms: u64) -> u128 {
+        self.expiry.ms_left(now_ms)
     }
 
     /// Takes the ids of the documents removed because they expired (by a sweep or when a call

@@ -193,10 +193,7 @@ fn keyspace(all: &[ShardStats]) -> String {
     if keys == 0 {
         return String::new();
     }
-    let ms_left: u128 = all
-        .iter()
-        .map(|s| u128::from(s.mean_ms_left) * s.expiring as u128)
-        .sum();
+    let ms_left: u128 = all.iter().map(|s| s.ms_left).sum();
     let avg_ttl = ms_left.checked_div(expires as u128).unwrap_or(0);
     format!("db0:keys={keys},expires={expires},avg_ttl={avg_ttl}\r\n")
 }
